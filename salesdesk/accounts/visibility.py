@@ -1,0 +1,91 @@
+"""Who may see and change which records. Decided here and nowhere else.
+
+- Admins see and change everything.
+- Managers see and change the records owned by members of the teams they manage or belong to,
+  and their own.
+- Reps and SDRs see and change their own records; when the organization's `reps_see_all` is on
+  they see (but do not change) everybody's, and managers then see everybody's too.
+- Records with no owner form a shared pool that every active user sees and changes.
+- Inactive or anonymous users see nothing.
+- An activity is also visible to whoever can see its deal, so a deal's timeline is complete.
+
+Records you cannot see are 404 ("does not exist"), never 403, so their existence does not leak.
+"""
+
+from django.db.models import Model, Q, QuerySet
+
+from salesdesk.accounts.models import OrganizationSettings, Role
+
+NOTHING = Q(pk__in=[])
+
+
+def _team_ids(user) -> list[int]:
+    cached = getattr(user, "_visibility_team_ids", None)
+    if cached is None:
+        ids = set(user.managed_teams.values_list("id", flat=True))
+        if user.team_id:
+            ids.add(user.team_id)
+        cached = sorted(ids)
+        user._visibility_team_ids = cached
+    return cached
+
+
+def _reps_see_all(user) -> bool:
+    cached = getattr(user, "_visibility_reps_see_all", None)
+    if cached is None:
+        cached = OrganizationSettings.get().reps_see_all
+        user._visibility_reps_see_all = cached
+    return cached
+
+
+def _is_signed_in(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def owner_scope(user, *, owner: str = "owner", for_change: bool = False) -> Q:
+    """A filter on the owner field `owner` (a lookup path) limiting rows to what `user` may see."""
+    if not _is_signed_in(user):
+        return NOTHING
+    if user.is_admin:
+        return Q()
+    if not for_change and _reps_see_all(user):
+        return Q()
+    own = Q(**{owner: user}) | Q(**{f"{owner}__isnull": True})
+    if user.role == Role.MANAGER:
+        return own | Q(**{f"{owner}__team_id__in": _team_ids(user)})
+    return own
+
+
+def scope(user, queryset: QuerySet, *, for_change: bool = False) -> QuerySet:
+    """Limit an owner-bearing queryset (companies, contacts, deals, activities) to `user`."""
+    model = queryset.model
+    condition = owner_scope(user, for_change=for_change)
+    if model._meta.label_lower == "activities.activity" and condition:
+        condition |= owner_scope(user, owner="deal__owner", for_change=for_change) & Q(
+            deal__isnull=False
+        )
+    return queryset.filter(condition)
+
+
+def can_view(user, record: Model) -> bool:
+    return scope(user, type(record)._default_manager.filter(pk=record.pk)).exists()
+
+
+def can_change(user, record: Model) -> bool:
+    return scope(user, type(record)._default_manager.filter(pk=record.pk), for_change=True).exists()
+
+
+def can_assign_to(user, owner) -> bool:
+    """May `user` make `owner` the owner of a record? Only to someone whose records they manage."""
+    if not _is_signed_in(user):
+        return False
+    if owner is None or owner.pk == user.pk or user.is_admin:
+        return True
+    if user.role == Role.MANAGER:
+        return owner.team_id is not None and owner.team_id in _team_ids(user)
+    return False
+
+
+def can_administer(user) -> bool:
+    """Pipelines, stages, lead sources, lost reasons, tags, teams, users, rates and settings."""
+    return _is_signed_in(user) and user.is_admin

@@ -1,0 +1,75 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Activity(models.Model):
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        CALL = "call"
+        MEETING = "meeting"
+        NOTE = "note"
+        TASK = "task"
+
+    class Direction(models.TextChoices):
+        NONE = "", "—"
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual"
+        IMAP = "imap"
+        CALENDAR = "calendar"
+        API = "api"
+        IMPORT = "import"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    direction = models.CharField(max_length=3, choices=Direction.choices, blank=True, default="")
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    duration = models.DurationField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
+    company = models.ForeignKey(
+        "crm.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    contacts = models.ManyToManyField("crm.Contact", blank=True, related_name="activities")
+    deal = models.ForeignKey(
+        "pipeline.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    external_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="activity_external_id_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "-occurred_at"], name="activity_company_idx"),
+            models.Index(fields=["deal", "-occurred_at"], name="activity_deal_idx"),
+            models.Index(fields=["owner", "kind", "-occurred_at"], name="activity_owner_idx"),
+            models.Index(fields=["owner", "done_at", "due_at"], name="activity_task_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.get_kind_display()
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

@@ -1,0 +1,126 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    color = models.CharField(max_length=7, default="#6c757d")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True, help_text="e.g. example.com")
+    industry = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2 code")
+    region = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True, help_text="number of employees")
+    website = models.URLField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="companies",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="companies")
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("domain"), condition=~models.Q(domain=""), name="company_domain_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "name"], name="company_owner_idx"),
+            models.Index(Lower("name"), name="company_name_ci_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    source = models.CharField(max_length=50, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    next_meeting_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
+            models.Index(fields=["company"], name="contact_company_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(first_name="", last_name=""), name="contact_has_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ContactEmail(models.Model):
+    """An e-mail address belongs to exactly one contact; stored lower-case."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    email = models.EmailField(max_length=254, unique=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ContactPhone(models.Model):
+    class Kind(models.TextChoices):
+        WORK = "work"
+        MOBILE = "mobile"
+        HOME = "home"
+        OTHER = "other"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WORK)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["number"], name="contact_phone_idx")]
+
+    def __str__(self) -> str:
+        return self.number
