@@ -118,9 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
 # Parallel test runs (several developers or CI jobs on one PostgreSQL) keep apart by name.
-DATABASES["default"]["TEST"] = {
-    "NAME": f"test_salesdesk_{os.environ.get('SALESDESK_TEST_DB', 'main')}",
-}
+# SQLite keeps its in-memory test database: a named one would be a file in the working
+# directory, which two runs in one checkout would delete under each other.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": f"test_salesdesk_{os.environ.get('SALESDESK_TEST_DB', 'main')}",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

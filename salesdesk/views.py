@@ -1,7 +1,24 @@
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+
+class SignInForm(AuthenticationForm):
+    """E-mail addresses are stored in lower case, so sign-in takes them in any case.
+
+    The lower-cased address is also what django-axes counts failures against, so
+    "Alice@…" and "alice@…" share one lockout.
+    """
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Please enter a correct e-mail address and password.",
+    }
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
 
 
 @login_required

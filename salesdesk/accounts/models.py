@@ -56,6 +56,10 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str):
+        # E-mail addresses are stored lower-case; sign-in accepts any spelling of them.
+        return self.get(email__iexact=(username or "").strip())
+
     def create_superuser(self, email: str, password: str | None = None, **fields):
         fields.setdefault("role", Role.ADMIN)
         fields.setdefault("is_staff", True)

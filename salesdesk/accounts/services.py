@@ -7,6 +7,7 @@ from django.utils import timezone
 from salesdesk.accounts.models import ApiToken, OrganizationSettings, Team, User
 from salesdesk.accounts.visibility import can_administer
 from salesdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from salesdesk.crm.normalize import normalize_domain
 
 TOKEN_PREFIX = "sd_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -102,6 +103,11 @@ def team_delete(*, actor: User, team: Team) -> None:
 def organization_settings_update(*, actor: User, **changes) -> OrganizationSettings:
     _require_admin(actor)
     org = OrganizationSettings.objects.select_for_update().get_or_create(pk=1)[0]
+    if "internal_domains" in changes:
+        domains = [
+            normalize_domain(d, field="internal_domains") for d in changes["internal_domains"]
+        ]
+        changes["internal_domains"] = sorted(set(domains))
     for field, value in changes.items():
         setattr(org, field, value)
     org.full_clean()

@@ -22,14 +22,24 @@ def test_rep_creates_deal_in_first_stage_with_history(cast, pipeline, stages, ap
 
     response = client.post(
         "/api/v1/deals",
-        {"title": "Big deal", "company_id": company.pk, "contact_ids": [contact.pk],
-         "amount": "12500.50", "expected_close": "2027-03-31"},
+        {
+            "title": "Big deal",
+            "company_id": company.pk,
+            "contact_ids": [contact.pk],
+            "amount": "12500.50",
+            "expected_close": "2027-03-31",
+        },
     )
 
     assert response.status_code == 201, response.json()
     body = response.json()
     deal = Deal.objects.get(pk=body["id"])
-    assert (deal.title, deal.owner, deal.stage, deal.status) == ("Big deal", cast.alice, stages[0], "open")
+    assert (deal.title, deal.owner, deal.stage, deal.status) == (
+        "Big deal",
+        cast.alice,
+        stages[0],
+        "open",
+    )
     assert deal.amount == Decimal("12500.50")
     assert deal.currency == "EUR"
     assert deal.amount_base == Decimal("12500.50")
@@ -38,7 +48,12 @@ def test_rep_creates_deal_in_first_stage_with_history(cast, pipeline, stages, ap
     assert body["contacts"] == [{"id": contact.pk, "full_name": contact.full_name}]
     history = list(StageChange.objects.filter(deal=deal).values_list("from_stage", "to_stage"))
     assert history == [(None, stages[0].pk)]
-    assert AuditEntry.objects.filter(entity="pipeline.deal", entity_id=deal.pk, action="create").count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            entity="pipeline.deal", entity_id=deal.pk, action="create"
+        ).count()
+        == 1
+    )
 
 
 def test_deal_in_foreign_currency_is_converted_to_base(cast, pipeline, api_client):
@@ -62,8 +77,12 @@ def test_deal_in_currency_without_rate_is_refused(cast, pipeline, api_client):
 
 @pytest.mark.parametrize(
     ("amount", "message"),
-    [("-5", "cannot be negative"), ("12.345", "two decimals"), ("1e20", "too large"),
-     ("NaN", "finite")],
+    [
+        ("-5", "cannot be negative"),
+        ("12.345", "two decimals"),
+        ("1e20", "too large"),
+        ("NaN", "finite"),
+    ],
 )
 def test_bad_amounts_are_refused(cast, pipeline, api_client, amount, message):
     response = api_client(cast.alice).post("/api/v1/deals", {"title": "X", "amount": amount})
@@ -82,7 +101,10 @@ def test_moving_records_history_and_time_in_stage(cast, pipeline, stages, api_cl
     assert first.status_code == second.status_code == 200
     assert second.json()["stage"]["id"] == stages[1].pk
     moves = list(StageChange.objects.filter(deal=deal).values_list("from_stage", "to_stage", "by"))
-    assert moves == [(stages[0].pk, stages[2].pk, cast.alice.pk), (stages[2].pk, stages[1].pk, cast.alice.pk)]
+    assert moves == [
+        (stages[0].pk, stages[2].pk, cast.alice.pk),
+        (stages[2].pk, stages[1].pk, cast.alice.pk),
+    ]
     history = client.get(f"/api/v1/deals/{deal.pk}/stage-history").json()
     assert [row["stage"] for row in history] == ["Proposal", "Qualified"]
     assert history[0]["left_at"] is not None
@@ -94,7 +116,9 @@ def test_move_to_stage_of_other_pipeline_is_refused(cast, pipeline, stages, api_
 
     foreign = StageFactory(name="Elsewhere")
     deal = DealFactory(owner=cast.alice, stage=stages[0])
-    response = api_client(cast.alice).post(f"/api/v1/deals/{deal.pk}/move", {"stage_id": foreign.pk})
+    response = api_client(cast.alice).post(
+        f"/api/v1/deals/{deal.pk}/move", {"stage_id": foreign.pk}
+    )
     assert response.status_code == 422
     assert "not in the pipeline" in response.json()["detail"]
     deal.refresh_from_db()
@@ -115,9 +139,15 @@ def test_win_lose_reopen(cast, pipeline, stages, api_client):
     assert refused.status_code == 409
 
     client.post(f"/api/v1/deals/{deal.pk}/reopen")
-    lost = client.post(f"/api/v1/deals/{deal.pk}/lose", {"lost_reason_id": reason.pk, "note": "Too dear"})
+    lost = client.post(
+        f"/api/v1/deals/{deal.pk}/lose", {"lost_reason_id": reason.pk, "note": "Too dear"}
+    )
     assert lost.status_code == 200
-    assert (lost.json()["status"], lost.json()["lost_reason"]["name"], lost.json()["lost_note"]) == ("lost", "Price", "Too dear")
+    assert (
+        lost.json()["status"],
+        lost.json()["lost_reason"]["name"],
+        lost.json()["lost_note"],
+    ) == ("lost", "Price", "Too dear")
 
 
 def test_lose_without_reason_is_refused(cast, pipeline, stages, api_client):
@@ -135,8 +165,12 @@ def test_list_filters_and_cursor_pagination(cast, pipeline, stages, api_client):
     client = api_client(cast.manager)
 
     page1 = client.get("/api/v1/deals", {"owner": cast.alice.pk, "limit": 2}).json()
-    page2 = client.get("/api/v1/deals", {"owner": cast.alice.pk, "limit": 2, "cursor": page1["next_cursor"]}).json()
-    page3 = client.get("/api/v1/deals", {"owner": cast.alice.pk, "limit": 2, "cursor": page2["next_cursor"]}).json()
+    page2 = client.get(
+        "/api/v1/deals", {"owner": cast.alice.pk, "limit": 2, "cursor": page1["next_cursor"]}
+    ).json()
+    page3 = client.get(
+        "/api/v1/deals", {"owner": cast.alice.pk, "limit": 2, "cursor": page2["next_cursor"]}
+    ).json()
     ids = [d["id"] for d in page1["items"] + page2["items"] + page3["items"]]
     assert ids == sorted((d.pk for d in mine), reverse=True)
     assert page3["next_cursor"] is None
@@ -146,16 +180,26 @@ def test_list_filters_and_cursor_pagination(cast, pipeline, stages, api_client):
 
 
 def test_list_by_expected_close_and_text(cast, pipeline, stages, api_client):
-    soon = DealFactory(owner=cast.alice, stage=stages[0], title="Renewal Acme",
-                       expected_close=datetime.date(2027, 1, 10))
-    DealFactory(owner=cast.alice, stage=stages[0], title="Other", expected_close=datetime.date(2027, 6, 1))
+    soon = DealFactory(
+        owner=cast.alice,
+        stage=stages[0],
+        title="Renewal Acme",
+        expected_close=datetime.date(2027, 1, 10),
+    )
+    DealFactory(
+        owner=cast.alice, stage=stages[0], title="Other", expected_close=datetime.date(2027, 6, 1)
+    )
     client = api_client(cast.alice)
     found = client.get("/api/v1/deals", {"expected_close_before": "2027-02-01"}).json()["items"]
     assert [d["id"] for d in found] == [soon.pk]
-    assert [d["id"] for d in client.get("/api/v1/deals", {"q": "acme"}).json()["items"]] == [soon.pk]
+    assert [d["id"] for d in client.get("/api/v1/deals", {"q": "acme"}).json()["items"]] == [
+        soon.pk
+    ]
 
 
-def test_deal_list_query_count_does_not_grow(cast, pipeline, stages, api_client, django_assert_max_num_queries):
+def test_deal_list_query_count_does_not_grow(
+    cast, pipeline, stages, api_client, django_assert_max_num_queries
+):
     company = CompanyFactory(owner=cast.alice)
     for _ in range(30):
         deal = DealFactory(owner=cast.alice, stage=stages[0], company=company)
@@ -175,8 +219,13 @@ def test_invalid_cursor_is_a_clear_error(cast, pipeline, api_client):
 
 def test_rate_change_recomputes_base_amounts(cast, pipeline, stages, api_client):
     CurrencyRate.objects.create(currency="USD", rate=Decimal("0.9"))
-    deal = DealFactory(owner=cast.alice, stage=stages[0], amount=Decimal("100"), currency="USD",
-                       amount_base=Decimal("90"))
+    deal = DealFactory(
+        owner=cast.alice,
+        stage=stages[0],
+        amount=Decimal("100"),
+        currency="USD",
+        amount_base=Decimal("90"),
+    )
     response = api_client(cast.admin).put("/api/v1/currency-rates/USD", {"rate": "0.5"})
     assert response.status_code == 200
     deal.refresh_from_db()
@@ -191,7 +240,9 @@ def test_rep_cannot_change_rates(cast, api_client):
 
 def test_admin_manages_pipeline_and_stage_order(cast, pipeline, stages, api_client):
     client = api_client(cast.admin)
-    created = client.post(f"/api/v1/pipelines/{pipeline.pk}/stages", {"name": "Demo", "probability": 40})
+    created = client.post(
+        f"/api/v1/pipelines/{pipeline.pk}/stages", {"name": "Demo", "probability": 40}
+    )
     assert created.status_code == 201
     new_order = [stages[1].pk, stages[0].pk, created.json()["id"], stages[2].pk, stages[3].pk]
     response = client.put(f"/api/v1/pipelines/{pipeline.pk}/stage-order", {"stage_ids": new_order})
