@@ -120,6 +120,7 @@ def integrity_error(request, exc):
 @api.exception_handler(DataError)
 @api.exception_handler(OverflowError)
 def data_error(request, exc):
+    logger.warning("database refused a value on %s %s: %s", request.method, request.path, exc)
     return api.create_response(
         request, {"detail": "A value is out of range or malformed.", "code": "invalid"}, status=422
     )

@@ -5,7 +5,9 @@ Whatever it sends, the API must answer with a 2xx/4xx JSON body and never a 500.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -20,7 +22,17 @@ OPERATIONS = {result.ok().label: result.ok() for result in SCHEMA.get_all_operat
 
 
 @pytest.fixture
-def token(cast, pipeline):
+def _keep_test_connection():
+    """Like Django's test client: requests must not close the test's transaction connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(cast, pipeline, _keep_test_connection):
     stage = pipeline.stages.first()
     company = CompanyFactory(owner=cast.admin)
     contact = ContactFactory(owner=cast.admin, company=company)

@@ -23,7 +23,11 @@ SEES = {
 RESOURCES = {
     "companies": (Company, lambda owner, stage: CompanyFactory(owner=owner), {"name": "Renamed"}),
     "contacts": (Contact, lambda owner, stage: ContactFactory(owner=owner), {"title": "CEO"}),
-    "deals": (Deal, lambda owner, stage: DealFactory(owner=owner, stage=stage), {"title": "Renamed"}),
+    "deals": (
+        Deal,
+        lambda owner, stage: DealFactory(owner=owner, stage=stage),
+        {"title": "Renamed"},
+    ),
     "activities": (
         Activity,
         lambda owner, stage: ActivityFactory(owner=owner),
@@ -142,12 +146,16 @@ def test_references_to_invisible_records_read_as_missing(cast, records, api_clie
 
 
 def test_rep_cannot_give_records_to_someone_else(cast, api_client):
-    response = api_client(cast.alice).post("/api/v1/companies", {"name": "Gift", "owner_id": cast.bob.pk})
+    response = api_client(cast.alice).post(
+        "/api/v1/companies", {"name": "Gift", "owner_id": cast.bob.pk}
+    )
     assert response.status_code == 403
     assert not Company.objects.filter(name="Gift").exists()
 
 
-def test_activity_on_visible_deal_is_visible_even_if_logged_by_someone_else(cast, pipeline, api_client):
+def test_activity_on_visible_deal_is_visible_even_if_logged_by_someone_else(
+    cast, pipeline, api_client
+):
     deal = DealFactory(owner=cast.alice, stage=pipeline.stages.first())
     note = ActivityFactory(owner=cast.carol, deal=deal, kind="note")
     response = api_client(cast.alice).get("/api/v1/activities", {"deal": deal.pk})

@@ -29,10 +29,15 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 def _aware(value: Any) -> Any:
-    # Naive date-times are read in UTC; clients should send an offset (ISO 8601).
-    if isinstance(value, datetime.datetime) and timezone.is_naive(value):
+    """Date-times are kept in UTC; naive ones are read as UTC (clients should send an offset)."""
+    if not isinstance(value, datetime.datetime):
+        return value
+    if timezone.is_naive(value):
         return value.replace(tzinfo=datetime.UTC)
-    return value
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError("Date-time out of range.") from None
 
 
 AwareDatetime = Annotated[datetime.datetime, AfterValidator(_aware)]

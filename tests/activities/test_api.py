@@ -105,3 +105,11 @@ def test_activity_list_query_count_is_constant(cast, api_client, django_assert_m
     with django_assert_max_num_queries(5):
         response = client.get("/api/v1/activities", {"company": company.pk, "limit": 30})
     assert len(response.json()["items"]) == 30
+
+
+def test_odd_utc_offsets_are_stored_in_utc(cast, api_client):
+    response = api_client(cast.alice).post(
+        "/api/v1/activities", {"kind": "note", "occurred_at": "2026-03-26T21:49:52+20:54"}
+    )
+    assert response.status_code == 201
+    assert response.json()["occurred_at"] == "2026-03-26T00:55:52Z"

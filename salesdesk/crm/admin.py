@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from salesdesk.core.admin import ReadOnlyAdmin
+from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+
+
+@admin.register(Company)
+class CompanyAdmin(ReadOnlyAdmin):
+    list_display = ["name", "domain", "industry", "country", "owner"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "domain"]
+
+
+class ContactEmailInline(admin.TabularInline):
+    model = ContactEmail
+    extra = 0
+
+
+class ContactPhoneInline(admin.TabularInline):
+    model = ContactPhone
+    extra = 0
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "title", "company", "owner"]
+    list_select_related = ["company", "owner"]
+    search_fields = ["first_name", "last_name", "emails__email"]
+    inlines = [ContactEmailInline, ContactPhoneInline]
