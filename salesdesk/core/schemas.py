@@ -1,5 +1,7 @@
 """Output shapes shared across apps: small references to related records."""
 
+import datetime
+
 from ninja import Schema
 
 
@@ -37,3 +39,11 @@ class StageRef(NamedRef):
 class ContactRef(Schema):
     id: int
     full_name: str
+
+
+class AuditEntryOut(Schema):
+    id: int
+    at: datetime.datetime
+    actor: UserRef | None
+    action: str
+    changes: dict

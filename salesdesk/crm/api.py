@@ -16,7 +16,8 @@ from salesdesk.core.api_support import (
     references,
     visible_or_404,
 )
-from salesdesk.core.schemas import CompanyRef, NamedRef, UserRef
+from salesdesk.core.schemas import AuditEntryOut, CompanyRef, NamedRef, UserRef
+from salesdesk.core.selectors import audit_trail
 from salesdesk.crm import selectors, services
 from salesdesk.crm.models import Company, Contact, ContactPhone, Tag
 
@@ -326,3 +327,15 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch):
 def delete_contact(request: HttpRequest, contact_id: Id):
     services.contact_delete(actor=request.auth, contact=_contact(request, contact_id))
     return Status(204, None)
+
+
+@router.get("/companies/{company_id}/audit", response=list[AuditEntryOut], tags=["companies"])
+def company_audit(request: HttpRequest, company_id: Id):
+    """Who changed what on this company, newest first."""
+    return audit_trail(record=_company(request, company_id))
+
+
+@router.get("/contacts/{contact_id}/audit", response=list[AuditEntryOut], tags=["contacts"])
+def contact_audit(request: HttpRequest, contact_id: Id):
+    """Who changed what on this contact, newest first."""
+    return audit_trail(record=_contact(request, contact_id))

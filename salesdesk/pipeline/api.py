@@ -19,7 +19,15 @@ from salesdesk.core.api_support import (
 )
 from salesdesk.core.errors import NotFound
 from salesdesk.core.models import CurrencyRate
-from salesdesk.core.schemas import CompanyRef, ContactRef, NamedRef, StageRef, UserRef
+from salesdesk.core.schemas import (
+    AuditEntryOut,
+    CompanyRef,
+    ContactRef,
+    NamedRef,
+    StageRef,
+    UserRef,
+)
+from salesdesk.core.selectors import audit_trail
 from salesdesk.crm.models import Company, Contact, Tag
 from salesdesk.pipeline import selectors, services
 from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage
@@ -488,3 +496,9 @@ def reopen_deal(request: HttpRequest, deal_id: Id):
 @router.get("/deals/{deal_id}/stage-history", response=list[StageChangeOut], tags=["deals"])
 def deal_stage_history(request: HttpRequest, deal_id: Id):
     return selectors.stage_durations(deal=_deal(request, deal_id))
+
+
+@router.get("/deals/{deal_id}/audit", response=list[AuditEntryOut], tags=["deals"])
+def deal_audit(request: HttpRequest, deal_id: Id):
+    """Who changed what on this deal, newest first."""
+    return audit_trail(record=_deal(request, deal_id))
