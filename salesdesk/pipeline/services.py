@@ -296,8 +296,12 @@ def deal_create(
 
 
 def _locked(deal: Deal) -> Deal:
-    """Re-read the deal under a row lock, so concurrent moves serialize."""
-    return Deal.objects.select_for_update().select_related("stage", "pipeline").get(pk=deal.pk)
+    """Re-read the deal under a row lock, so concurrent moves serialize.
+
+    No joins here: after waiting for the lock PostgreSQL rechecks the joined rows as they were
+    when the query started, so a join to the old stage would lose the freshly moved deal.
+    """
+    return Deal.objects.select_for_update().get(pk=deal.pk)
 
 
 @transaction.atomic
