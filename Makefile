@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format test-sqlite test-postgres clean
+.PHONY: run test setup lint format test-sqlite test-postgres clean chromium
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Salesdesk needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
@@ -35,7 +35,21 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup lint
+# Browser tests drive Debian's Chromium. Installed when missing and we may (root); otherwise
+# the browser tests skip themselves with a one-line reason.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Chromium for the browser tests (apt-get install chromium)..."; \
+			apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			echo "Chromium could not be installed: browser tests will be skipped."; \
+		else \
+			echo "Chromium is missing and cannot be installed without root: browser tests will be skipped."; \
+		fi; \
+	fi
+
+test: setup lint chromium
 	$(BIN)/salesdesk makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
