@@ -140,12 +140,14 @@ def _mount() -> None:
     from salesdesk.accounts.api import router as accounts_router
     from salesdesk.activities.api import router as activities_router
     from salesdesk.crm.api import router as crm_router
+    from salesdesk.crm.transfer_api import router as transfer_router
     from salesdesk.pipeline.api import router as pipeline_router
 
     api.add_router("/v1/", accounts_router)
     api.add_router("/v1/", crm_router)
     api.add_router("/v1/", pipeline_router)
     api.add_router("/v1/", activities_router)
+    api.add_router("/v1/", transfer_router)
 
 
 _mount()

@@ -37,7 +37,7 @@ def site(tmp_path_factory) -> dict[str, str]:
     env = environment(tmp_path_factory.mktemp("var"))
     # Independent of each other, so both at once.
     preparing = [
-        subprocess.Popen([*SALESDESK, *command, "-v", "0"], env=env)  # noqa: S603 (our command)
+        subprocess.Popen([*SALESDESK, *command, "-v", "0"], env=env)
         for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"])
     ]
     assert [process.wait(timeout=120) for process in preparing] == [0, 0]
@@ -51,7 +51,7 @@ def free_port() -> int:
 
 
 def fetch(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http on loopback)
+    with urllib.request.urlopen(url, timeout=5) as response:
         return response.status, response.read()
 
 
@@ -100,7 +100,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         with log.open("wb") as output:
-            self.process = subprocess.Popen(  # noqa: S603 (our own command)
+            self.process = subprocess.Popen(
                 [*SALESDESK, "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"],
                 env=env,
                 stdout=output,
@@ -187,7 +187,7 @@ def test_serve_stops_the_web_server_and_fails_when_the_consumer_dies(server):
 
 
 def test_serve_refuses_to_start_before_collectstatic(tmp_path):
-    result = subprocess.run(  # noqa: S603 (our own command)
+    result = subprocess.run(
         [*SALESDESK, "serve"],
         env=environment(tmp_path),
         capture_output=True,
