@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "salesdesk.core.middleware.UserLocaleMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "salesdesk.core.context_processors.navigation",
             ],
         },
     },
@@ -180,7 +182,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- I18n, time -----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en-gb"
+# Each user picks how dates and numbers are written (User.locale); the words stay English.
+LANGUAGES = [
+    ("en-gb", "English (UK)"),
+    ("en-us", "English (US)"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("nl", "Nederlands"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -17,6 +17,16 @@ def validate_timezone(value: str) -> None:
         )
 
 
+LOCALES = [
+    ("en-gb", "English (UK)"),
+    ("en-us", "English (US)"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("nl", "Nederlands"),
+]
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MANAGER = "manager", "Manager"
@@ -75,6 +85,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    locale = models.CharField(
+        max_length=10,
+        choices=LOCALES,
+        default="en-gb",
+        db_default="en-gb",
+        help_text="How dates and numbers are written for this user.",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=django_timezone.now)

@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_sign_in_and_out(page, cast):
     sign_in(page, cast.alice, PASSWORD)
     assert page.get_by_role("heading", name="Welcome, Alice").is_visible()
+    page.get_by_role("button", name="Alice").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{page.base_url}/login/")
     assert page.get_by_role("heading", name="Sign in").is_visible()
