@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from salesdesk import views
 from salesdesk.api import api
@@ -16,6 +16,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("salesdesk.core.urls")),
+    path("", include("salesdesk.accounts.urls")),
+    path("", include("salesdesk.crm.urls")),
+    path("", include("salesdesk.pipeline.urls")),
+    path("", include("salesdesk.activities.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

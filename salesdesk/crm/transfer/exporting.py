@@ -157,14 +157,15 @@ def _deal(deal) -> list:
     ]
 
 
-def export_queryset(*, actor, entity: str) -> QuerySet:
-    """What `actor` may see, with everything the rows print prefetched."""
+def export_queryset(*, actor, entity: str, filters: dict | None = None) -> QuerySet:
+    """What `actor` may see (narrowed by the list selector's `filters`), prefetched for the rows."""
+    filters = filters or {}
     if entity == "companies":
-        records = company_list(actor=actor)
+        records = company_list(actor=actor, **filters)
     elif entity == "contacts":
-        records = contact_list(actor=actor)
+        records = contact_list(actor=actor, **filters)
     else:
-        records = deal_list(actor=actor).prefetch_related("contacts__emails")
+        records = deal_list(actor=actor, **filters).prefetch_related("contacts__emails")
     return records.order_by("pk")
 
 
@@ -178,13 +179,19 @@ class _Echo:
         return value
 
 
-def export_csv(*, actor, entity: str) -> Iterator[str]:
-    """The CSV text in pieces: a header line, then records in id order."""
+def export_csv(*, actor, entity: str, filters: dict | None = None) -> Iterator[str]:
+    """The CSV text in pieces: a header line, then records in id order.
+
+    `filters` are keyword arguments of the entity's list selector, so a list page exports
+    exactly the rows its filters show.
+    """
     writer = csv.writer(_Echo())
     to_row = _ROWS[entity]
     yield writer.writerow(COLUMNS[entity])
     lines = []
-    for record in export_queryset(actor=actor, entity=entity).iterator(chunk_size=CHUNK):
+    for record in export_queryset(actor=actor, entity=entity, filters=filters).iterator(
+        chunk_size=CHUNK
+    ):
         lines.append(writer.writerow([cell(value) for value in to_row(record)]))
         if len(lines) == ROWS_A_WRITE:
             yield "".join(lines)
