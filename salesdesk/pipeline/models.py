@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from salesdesk.core.models import currency_code
@@ -150,6 +151,8 @@ class Deal(models.Model):
             models.Index(fields=["company", "-id"], name="deal_company_idx"),
             models.Index(fields=["status", "closed_at"], name="deal_closed_idx"),
             models.Index(fields=["status", "expected_close"], name="deal_expected_close_idx"),
+            # The newest deals are nearly all open: won deals newest first need their own index.
+            models.Index(F("id").desc(), condition=models.Q(status="won"), name="deal_won_idx"),
         ]
 
     def __str__(self) -> str:
