@@ -11,9 +11,11 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Salesdesk needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# pip's own chatter goes to a log that is shown only when the install fails.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "Installing Python dependencies into $(VENV) (log: $(VENV)/pip.log)"
+	@$(BIN)/pip install --upgrade pip > $(VENV)/pip.log 2>&1 && \
+		$(BIN)/pip install -e '.[dev]' >> $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	@touch $(STAMP)
 
 node_modules/.package-lock.json: package-lock.json
