@@ -6,7 +6,6 @@ from salesdesk import views
 from salesdesk.api import api
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path(
         "login/",

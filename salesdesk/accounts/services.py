@@ -1,13 +1,23 @@
 import hashlib
 import secrets
+import zoneinfo
 
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from salesdesk.accounts.models import ApiToken, OrganizationSettings, Team, User
+from salesdesk.accounts.models import LOCALES, ApiToken, OrganizationSettings, Role, Team, User
 from salesdesk.accounts.visibility import can_administer
+from salesdesk.core.audit import audit_record, snapshot
 from salesdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
-from salesdesk.crm.normalize import normalize_domain
+from salesdesk.core.models import AuditEntry
+from salesdesk.crm.normalize import normalize_domain, normalize_email
 
 TOKEN_PREFIX = "sd_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -110,6 +120,194 @@ def organization_settings_update(*, actor: User, **changes) -> OrganizationSetti
         changes["internal_domains"] = sorted(set(domains))
     for field, value in changes.items():
         setattr(org, field, value)
-    org.full_clean()
+    try:
+        org.full_clean()
+    except DjangoValidationError as error:
+        raise ValidationFailed(
+            "; ".join(error.messages),
+            fields={key: " ".join(messages) for key, messages in error.message_dict.items()},
+        ) from None
     org.save()
     return org
+
+
+# --- Profile ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def profile_update(*, user: User, **changes) -> User:
+    """A user changes their own name, time zone and locale; the e-mail address stays."""
+    if "full_name" in changes:
+        full_name = (changes["full_name"] or "").strip()
+        if len(full_name) > 150:
+            raise ValidationFailed(
+                "The name is too long.", fields={"full_name": "At most 150 characters."}
+            )
+        user.full_name = full_name
+    if "timezone" in changes:
+        if changes["timezone"] not in zoneinfo.available_timezones():
+            raise ValidationFailed(
+                "Unknown time zone.", fields={"timezone": "Pick a time zone from the list."}
+            )
+        user.timezone = changes["timezone"]
+    if "locale" in changes:
+        if changes["locale"] not in dict(LOCALES):
+            raise ValidationFailed("Unknown locale.", fields={"locale": "Pick one from the list."})
+        user.locale = changes["locale"]
+    user.save(update_fields=[f for f in ("full_name", "timezone", "locale") if f in changes])
+    return user
+
+
+# --- Users (admin) ------------------------------------------------------------------------
+
+
+def password_setup_path(user: User) -> str:
+    """The one-time path where `user` chooses a password (Django's reset token)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("invite_accept", args=[uid, default_token_generator.make_token(user)])
+
+
+def _send_invitation(*, user_id: int, inviter_id: int, site_url: str) -> None:
+    user = User.objects.get(pk=user_id)
+    inviter = User.objects.get(pk=inviter_id)
+    organization = OrganizationSettings.get()
+    context = {
+        "user": user,
+        "inviter": inviter,
+        "organization": organization,
+        "link": f"{site_url.rstrip('/')}{password_setup_path(user)}",
+        "site_url": site_url,
+    }
+    subject = f"{inviter.get_full_name()} invited you to Salesdesk"
+    body = render_to_string("accounts/email/invitation.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationFailed("Unknown role.", fields={"role": "Pick a role from the list."})
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    actor: User,
+    email: str,
+    site_url: str,
+    full_name: str = "",
+    role: str = Role.REP,
+    team: Team | None = None,
+) -> User:
+    """Create a user without a password and e-mail them a link to choose one."""
+    _require_admin(actor)
+    email = normalize_email(email)
+    full_name = (full_name or "").strip()
+    if len(full_name) > 150:
+        raise ValidationFailed("The name is too long.", fields={"full_name": "At most 150."})
+    _check_role(role)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationFailed(
+            "Someone with this address already has an account.",
+            fields={"email": "Someone with this address already has an account."},
+        )
+    user = User.objects.create_user(email, None, full_name=full_name, role=role, team=team)
+    # robust: a mail server that is down must not turn a created user into an error page.
+    transaction.on_commit(
+        lambda: _send_invitation(user_id=user.pk, inviter_id=actor.pk, site_url=site_url),
+        robust=True,
+    )
+    return user
+
+
+def _require_not_self(actor: User, user: User, field: str, message: str) -> None:
+    if actor.pk == user.pk:
+        raise ValidationFailed(message, fields={field: message})
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, **changes) -> User:
+    """Change another user's name, role or team. Admins cannot demote themselves."""
+    _require_admin(actor)
+    if "full_name" in changes:
+        full_name = (changes["full_name"] or "").strip()
+        if len(full_name) > 150:
+            raise ValidationFailed("The name is too long.", fields={"full_name": "At most 150."})
+        user.full_name = full_name
+    if "role" in changes:
+        _check_role(changes["role"])
+        if changes["role"] != Role.ADMIN and user.is_admin:
+            _require_not_self(actor, user, "role", "You cannot take away your own admin role.")
+        user.role = changes["role"]
+    if "team" in changes:
+        user.team = changes["team"]
+    user.save(update_fields=[f for f in ("full_name", "role", "team") if f in changes])
+    return user
+
+
+@transaction.atomic
+def user_activate(*, actor: User, user: User) -> User:
+    _require_admin(actor)
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User, reassign_to: User | None = None) -> dict[str, int]:
+    """Stop `user` signing in (web and API); their records stay, or go to `reassign_to`.
+
+    Returns how many records moved, by kind.
+    """
+    _require_admin(actor)
+    _require_not_self(actor, user, "user", "You cannot deactivate yourself.")
+    moved = {}
+    if reassign_to is not None:
+        moved = user_reassign_records(actor=actor, from_user=user, to_user=reassign_to)
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return moved
+
+
+@transaction.atomic
+def user_reassign_records(*, actor: User, from_user: User, to_user: User) -> dict[str, int]:
+    """Give `from_user`'s companies, contacts, open deals and open tasks to `to_user`.
+
+    Closed deals and done tasks keep their owner: they are the history of who did the work.
+    """
+    from salesdesk.activities.models import Activity
+    from salesdesk.crm.models import Company, Contact
+    from salesdesk.pipeline.models import Deal
+
+    _require_admin(actor)
+    if not to_user.is_active:
+        raise ValidationFailed(
+            "Records cannot be given to a deactivated user.",
+            fields={"reassign_to": "Pick an active user."},
+        )
+    if to_user.pk == from_user.pk:
+        raise ValidationFailed(
+            "Pick someone else to give the records to.",
+            fields={"reassign_to": "Pick someone else."},
+        )
+    audited = {
+        "companies": Company.objects.filter(owner=from_user),
+        "contacts": Contact.objects.filter(owner=from_user),
+        "deals": Deal.objects.filter(owner=from_user, status=Deal.Status.OPEN),
+    }
+    moved = {}
+    for kind, queryset in audited.items():
+        # Lock first so a concurrent edit cannot slip between the audit snapshot and the update.
+        records = list(queryset.select_for_update().order_by("pk"))
+        for record in records:
+            before = snapshot(record)
+            record.owner = to_user
+            audit_record(
+                actor=actor, instance=record, action=AuditEntry.Action.UPDATE, before=before
+            )
+        moved[kind] = queryset.update(owner=to_user)
+    moved["tasks"] = Activity.objects.filter(
+        owner=from_user, kind=Activity.Kind.TASK, done_at__isnull=True
+    ).update(owner=to_user)
+    return moved

@@ -124,3 +124,30 @@ class ContactPhone(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SavedView(models.Model):
+    """A user's named set of list filters (the list page's query string), shown as a quick link."""
+
+    class Entity(models.TextChoices):
+        COMPANIES = "companies"
+        CONTACTS = "contacts"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "entity", "name"], name="saved_view_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

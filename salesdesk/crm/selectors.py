@@ -16,8 +16,11 @@ def company_list(
     country: str | None = None,
     created_after: datetime.datetime | None = None,
     created_before: datetime.datetime | None = None,
+    team_id: int | None = None,
 ) -> QuerySet[Company]:
     companies = visibility.scope(actor, Company.objects.all())
+    if team_id is not None:
+        companies = companies.filter(owner__team_id=team_id)
     if owner_id is not None:
         companies = companies.filter(owner_id=owner_id)
     if q:
@@ -45,8 +48,11 @@ def contact_list(
     tag_id: int | None = None,
     created_after: datetime.datetime | None = None,
     created_before: datetime.datetime | None = None,
+    team_id: int | None = None,
 ) -> QuerySet[Contact]:
     contacts = visibility.scope(actor, Contact.objects.all())
+    if team_id is not None:
+        contacts = contacts.filter(owner__team_id=team_id)
     if owner_id is not None:
         contacts = contacts.filter(owner_id=owner_id)
     if company_id is not None:

@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -7,10 +8,10 @@ from django.db import IntegrityError, transaction
 from salesdesk.accounts.models import User
 from salesdesk.core import events
 from salesdesk.core.audit import audit_record, snapshot
-from salesdesk.core.errors import ValidationFailed
+from salesdesk.core.errors import NotFound, ValidationFailed
 from salesdesk.core.models import AuditEntry
 from salesdesk.core.services import clean_text, require_admin, require_assignable, require_change
-from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
+from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, SavedView, Tag
 from salesdesk.crm.normalize import normalize_domain, normalize_email
 
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -257,3 +258,47 @@ def tag_create(*, actor: User, name: str, color: str = "#6c757d") -> Tag:
     if Tag.objects.filter(name__iexact=name).exists():
         raise ValidationFailed("This tag exists.", fields={"name": "Already taken."})
     return Tag.objects.create(name=name, color=color)
+
+
+@transaction.atomic
+def tag_update(*, actor: User, tag: Tag, **changes) -> Tag:
+    require_admin(actor)
+    if "name" in changes:
+        name = clean_text(changes["name"], field="name", max_length=50, required=True)
+        if Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
+            raise ValidationFailed("This tag exists.", fields={"name": "Already taken."})
+        tag.name = name
+    if "color" in changes:
+        tag.color = changes["color"]
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, actor: User, tag: Tag) -> None:
+    """Removes the tag from every company, contact and deal that carries it."""
+    require_admin(actor)
+    tag.delete()
+
+
+@transaction.atomic
+def saved_view_save(*, actor: User, entity: str, name: str, query: str) -> SavedView:
+    """Save the list filters `query` under `name`; saving a name again replaces its filters."""
+    if entity not in SavedView.Entity.values:
+        raise ValidationFailed(f"Unknown list {entity!r}.", fields={"entity": "Unknown."})
+    name = clean_text(name, field="name", max_length=60, required=True)
+    query = urlencode(
+        [(key, value) for key, value in parse_qsl(query or "") if key != "page" and value]
+    )
+    query = clean_text(query, field="query", max_length=2000)
+    view, _ = SavedView.objects.update_or_create(
+        user=actor, entity=entity, name=name, defaults={"query": query}
+    )
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, actor: User, saved_view: SavedView) -> None:
+    if saved_view.user_id != actor.pk:
+        raise NotFound("No such saved view.")
+    saved_view.delete()

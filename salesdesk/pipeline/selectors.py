@@ -1,7 +1,9 @@
 import datetime
+from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Window
-from django.db.models.functions import Lead
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import Lead, RowNumber
 
 from salesdesk.accounts import visibility
 from salesdesk.pipeline.models import Deal, StageChange
@@ -11,6 +13,7 @@ def deal_list(
     *,
     actor,
     owner_id: int | None = None,
+    team_id: int | None = None,
     pipeline_id: int | None = None,
     stage_id: int | None = None,
     status: str | None = None,
@@ -29,6 +32,7 @@ def deal_list(
     deals = visibility.scope(actor, Deal.objects.all())
     exact = {
         "owner_id": owner_id,
+        "owner__team_id": team_id,
         "pipeline_id": pipeline_id,
         "stage_id": stage_id,
         "status": status,
@@ -79,3 +83,84 @@ def stage_durations(*, deal: Deal, now: datetime.datetime | None = None) -> list
             }
         )
     return rows
+
+
+# --- The board ---------------------------------------------------------------------------
+
+BOARD_CARDS = 20  # cards a column shows before it loads more on scrolling
+BOARD_ORDER = ("-amount_base", "-id")  # biggest deals first; the id keeps pages stable
+
+
+@dataclass(frozen=True)
+class ColumnTotal:
+    count: int
+    total: Decimal
+
+
+def board_deals(
+    *, actor, pipeline_id: int, owner_id: int | None = None, team_id: int | None = None
+) -> QuerySet[Deal]:
+    """The open deals of a pipeline that `actor` sees, narrowed by the board's filters."""
+    deals = visibility.scope(actor, Deal.objects.filter(pipeline_id=pipeline_id, status="open"))
+    if owner_id is not None:
+        deals = deals.filter(owner_id=owner_id)
+    if team_id is not None:
+        deals = deals.filter(owner__team_id=team_id)
+    return deals
+
+
+def board_column_totals(*, deals: QuerySet[Deal], stage_ids=None) -> dict[int, ColumnTotal]:
+    """Count and base-currency value of each stage's deals, in one aggregate query."""
+    if stage_ids is not None:
+        deals = deals.filter(stage_id__in=stage_ids)
+    rows = (
+        deals.order_by()
+        .values("stage_id")
+        .annotate(count=Count("id"), total=Sum("amount_base"))
+        .values_list("stage_id", "count", "total")
+    )
+    return {stage_id: ColumnTotal(count, total or Decimal("0")) for stage_id, count, total in rows}
+
+
+def _card_fields(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    return deals.select_related("owner", "company", "stage").only(
+        "id",
+        "title",
+        "amount",
+        "currency",
+        "amount_base",
+        "status",
+        "stage_entered_at",
+        "pipeline_id",
+        "owner__full_name",
+        "owner__email",
+        "company__name",
+        "stage__stale_after_days",
+        "stage__pipeline_id",
+    )
+
+
+def board_first_cards(*, deals: QuerySet[Deal], per_column: int = BOARD_CARDS) -> list[Deal]:
+    """The first `per_column` (+1, to tell whether there are more) cards of every stage at once.
+
+    One query however many stages and deals: the rows are numbered per stage in SQL.
+    """
+    order = [F(field[1:]).desc() if field.startswith("-") else F(field) for field in BOARD_ORDER]
+    numbered = deals.annotate(
+        row=Window(RowNumber(), partition_by=[F("stage_id")], order_by=order)
+    ).filter(row__lte=per_column + 1)
+    return list(_card_fields(numbered).order_by("stage_id", *BOARD_ORDER))
+
+
+def board_stage_cards(
+    *, deals: QuerySet[Deal], stage_id: int, page: int, per_column: int = BOARD_CARDS
+) -> list[Deal]:
+    """Page `page` (1-based) of one stage's cards, plus one more row to tell whether more follow."""
+    start = (page - 1) * per_column
+    cards = _card_fields(deals.filter(stage_id=stage_id)).order_by(*BOARD_ORDER)
+    return list(cards[start : start + per_column + 1])
+
+
+def board_card(*, deal_id: int) -> Deal:
+    """One card, freshly read after a move (the caller has checked visibility)."""
+    return _card_fields(Deal.objects.filter(pk=deal_id)).get()

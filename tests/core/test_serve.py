@@ -17,7 +17,15 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SALESDESK = [sys.executable, "-m", "salesdesk.cli"]
-CONFIGURATION = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "HTTPS", "ALLOWED_HOSTS"}
+CONFIGURATION = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "HTTPS",
+    "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set for the browser tests in this pytest process
+}
 
 
 def environment(var_dir: Path) -> dict[str, str]:

@@ -25,6 +25,8 @@ CONFIGURATION = {
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "HUEY_WORKERS",
+    # Set for the browser tests in this pytest process; a deployment never has it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 PRINT_SETTINGS = """
 import json
