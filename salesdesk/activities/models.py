@@ -38,13 +38,24 @@ class Activity(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="activities",
+        db_index=False,  # a composite index in Meta starts with this column
     )
     company = models.ForeignKey(
-        "crm.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        "crm.Company",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,  # a composite index in Meta starts with this column
     )
     contacts = models.ManyToManyField("crm.Contact", blank=True, related_name="activities")
     deal = models.ForeignKey(
-        "pipeline.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        "pipeline.Deal",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,  # a composite index in Meta starts with this column
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     external_id = models.CharField(max_length=255, blank=True)

@@ -92,7 +92,12 @@ class Deal(models.Model):
 
     title = models.CharField(max_length=200)
     company = models.ForeignKey(
-        "crm.Company", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+        "crm.Company",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+        db_index=False,  # a composite index in Meta starts with this column
     )
     contacts = models.ManyToManyField("crm.Contact", blank=True, related_name="deals")
     owner = models.ForeignKey(
@@ -101,9 +106,15 @@ class Deal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="deals",
+        db_index=False,  # a composite index in Meta starts with this column
     )
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(
+        Stage,
+        on_delete=models.PROTECT,
+        related_name="deals",
+        db_index=False,  # a composite index in Meta starts with this column
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, validators=[currency_code])
     amount_base = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
@@ -172,7 +183,12 @@ class Deal(models.Model):
 class StageChange(models.Model):
     """One move of a deal between stages (from_stage is empty for the first stage)."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    deal = models.ForeignKey(
+        Deal,
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+        db_index=False,  # the (deal, at) index in Meta starts with this column
+    )
     from_stage = models.ForeignKey(
         Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
