@@ -183,7 +183,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- I18n, time -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
-# Each user picks how dates and numbers are written (User.locale); the words stay English.
+# Each user picks how dates and numbers are written (User.locale); the words stay English:
+# core.middleware activates "en-de" and the like, whose formats live in salesdesk/formats/.
+FORMAT_MODULE_PATH = ["salesdesk.formats"]
 LANGUAGES = [
     ("en-gb", "English (UK)"),
     ("en-us", "English (US)"),

@@ -170,7 +170,8 @@ class Deal(models.Model):
         return self.title
 
     def days_in_stage(self, now: datetime.datetime | None = None) -> int:
-        return ((now or timezone.now()) - self.stage_entered_at).days
+        # Never negative: a stage entered "later today" (demo data, a clock ahead) is 0 days.
+        return max(0, ((now or timezone.now()) - self.stage_entered_at).days)
 
     @property
     def is_stale(self) -> bool:

@@ -1,0 +1,3 @@
+"""English words with the es way of writing dates and numbers."""
+
+from django.conf.locale.es.formats import *  # noqa: F403
