@@ -6,8 +6,10 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
 from salesdesk.activities.models import Activity
-from salesdesk.crm.forms import StyledForm
+from salesdesk.core.widgets import PickerField
+from salesdesk.crm.forms import StyledForm, company_picker
 from salesdesk.crm.models import Company, Contact
+from salesdesk.pipeline.forms import contact_label
 from salesdesk.pipeline.models import Deal
 
 MAX_MINUTES = 7 * 24 * 60
@@ -51,9 +53,21 @@ class ActivityForm(StyledForm):
     duration_minutes = forms.IntegerField(
         required=False, min_value=0, max_value=MAX_MINUTES, label="Duration (minutes)"
     )
-    company = forms.ModelChoiceField(queryset=Company.objects.none(), required=False)
-    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False)
-    deal = forms.ModelChoiceField(queryset=Deal.objects.none(), required=False)
+    company = company_picker(placeholder="Type a company name")
+    contact = PickerField(
+        Contact.objects.none(),
+        source="/pick/contacts/",
+        noun="contact",
+        required=False,
+        placeholder="Type a name",
+    )
+    deal = PickerField(
+        Deal.objects.none(),
+        source="/pick/deals/",
+        noun="deal",
+        required=False,
+        placeholder="Type a deal title",
+    )
 
     def __init__(self, *args, user, quick: str | None = None, activity=None, **kwargs):
         self.quick = quick
@@ -81,7 +95,10 @@ class ActivityForm(StyledForm):
                 initial["kind"] = quick
         super().__init__(*args, **kwargs)
         self.fields["company"].queryset = visibility.scope(user, Company.objects.all())
-        self.fields["contact"].queryset = visibility.scope(user, Contact.objects.all())
+        self.fields["contact"].queryset = visibility.scope(
+            user, Contact.objects.select_related("company")
+        )
+        self.fields["contact"].label_from_instance = contact_label
         self.fields["deal"].queryset = visibility.scope(user, Deal.objects.all())
         if quick:
             self.fields["kind"].widget = forms.HiddenInput()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from salesdesk.accounts import visibility
+from salesdesk.accounts.visibility import NOTHING
 from salesdesk.activities.models import Activity
 from salesdesk.pipeline.models import Deal, StageChange
 
@@ -43,6 +44,13 @@ def activity_list(
     return activities.select_related("owner", "company", "deal").prefetch_related("contacts")
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+# Entries of one instant: stage changes before activities (newest first, the larger rank first).
+ACTIVITY, STAGE_CHANGE = 0, 1
+CURSOR_KINDS = {"a": ACTIVITY, "s": STAGE_CHANGE}
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One line of a record's timeline: an activity or a deal's move between stages."""
@@ -51,6 +59,46 @@ class TimelineEntry:
     activity: Activity | None = None
     stage_change: StageChange | None = None
 
+    @property
+    def key(self) -> tuple[datetime.datetime, int, int]:
+        """Where the entry sorts: time, kind of entry, id. No two entries share a key."""
+        if self.activity is not None:
+            return self.at, ACTIVITY, self.activity.pk
+        return self.at, STAGE_CHANGE, self.stage_change.pk
+
+    @property
+    def cursor(self) -> str:
+        """The key as text for a "load more" link: the next page starts below this entry."""
+        at, rank, pk = self.key
+        letter = "a" if rank == ACTIVITY else "s"
+        return f"{(at - EPOCH) // MICROSECOND}.{letter}.{pk}"
+
+
+def parse_cursor(text: str) -> tuple[datetime.datetime, int, int] | None:
+    """The key a cursor stands for, or None if it is not one."""
+    parts = (text or "").split(".")
+    if len(parts) != 3 or parts[1] not in CURSOR_KINDS:
+        return None
+    micros, pk = parts[0], parts[2]
+    if not (micros.lstrip("-").isdigit() and pk.isdigit()) or len(micros) > 18 or len(pk) > 18:
+        return None
+    try:
+        at = EPOCH + int(micros) * MICROSECOND
+    except OverflowError:
+        return None
+    return at, CURSOR_KINDS[parts[1]], int(pk)
+
+
+def _below(key, rank: int, *, at: str) -> Q:
+    """Rows of one kind (`rank`) that sort after `key` in newest-first order."""
+    cursor_at, cursor_rank, cursor_pk = key
+    same_instant = Q(**{at: cursor_at})
+    if rank == cursor_rank:
+        same_instant &= Q(pk__lt=cursor_pk)
+    elif rank > cursor_rank:
+        same_instant = NOTHING
+    return Q(**{f"{at}__lt": cursor_at}) | same_instant
+
 
 def timeline(
     *,
@@ -58,15 +106,16 @@ def timeline(
     company_id: int | None = None,
     contact_id: int | None = None,
     deal_id: int | None = None,
-    offset: int = 0,
+    before: tuple[datetime.datetime, int, int] | None = None,
     limit: int = 20,
 ) -> tuple[list[TimelineEntry], bool]:
     """The visible activities of one record and the stage changes of its visible deals.
 
-    Newest first; returns (entries, whether more follow). Each source reads at most
-    offset + limit + 1 rows, so a page costs three queries however long the history.
+    Newest first; returns (entries, whether more follow). `before` is the key of the last entry
+    already shown (TimelineEntry.key): paging by key rather than by position, an entry logged
+    between two pages neither shows twice nor pushes another out of sight. Each source reads at
+    most limit + 1 rows, so a page costs three queries however long the history.
     """
-    window = offset + limit + 1
     activities = visibility.scope(actor, Activity.objects.all())
     changes = StageChange.objects.none()
     visible_deals = visibility.scope(actor, Deal.objects.all())
@@ -82,18 +131,21 @@ def timeline(
         changes = StageChange.objects.filter(deal__in=visible_deals.filter(pk=deal_id).values("pk"))
     else:
         return [], False
+    if before is not None:
+        activities = activities.filter(_below(before, ACTIVITY, at="occurred_at"))
+        changes = changes.filter(_below(before, STAGE_CHANGE, at="at"))
     entries = [
         TimelineEntry(at=activity.occurred_at, activity=activity)
         for activity in activities.select_related("owner", "deal")
         .prefetch_related("contacts")
-        .order_by("-occurred_at", "-pk")[:window]
+        .order_by("-occurred_at", "-pk")[: limit + 1]
     ]
     if deal_id is not None or company_id is not None:
         entries += [
             TimelineEntry(at=change.at, stage_change=change)
             for change in changes.select_related("deal", "from_stage", "to_stage", "by").order_by(
                 "-at", "-pk"
-            )[:window]
+            )[: limit + 1]
         ]
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[offset : offset + limit], len(entries) > offset + limit
+    entries.sort(key=lambda entry: entry.key, reverse=True)
+    return entries[:limit], len(entries) > limit

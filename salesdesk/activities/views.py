@@ -9,7 +9,7 @@ import re
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -19,8 +19,16 @@ from salesdesk.activities import selectors, services
 from salesdesk.activities.forms import QUICK_FIELDS, QUICK_TITLES, ActivityFilterForm, ActivityForm
 from salesdesk.activities.models import Activity
 from salesdesk.core.errors import ApplicationError
-from salesdesk.core.web import add_application_error, get_visible_or_404, paginate, query_without
+from salesdesk.core.web import (
+    add_application_error,
+    csv_download,
+    get_visible_or_404,
+    paginate,
+    query_without,
+)
 from salesdesk.crm.models import Company, Contact
+from salesdesk.crm.saved_views import saved_views_context
+from salesdesk.crm.transfer import export_csv
 from salesdesk.pipeline.models import Deal
 
 TIMELINE_MODELS: dict[str, type[Model]] = {"company": Company, "contact": Contact, "deal": Deal}
@@ -30,20 +38,24 @@ RECORD_PATHS = {"company": "/companies/{}/", "contact": "/contacts/{}/", "deal":
 
 
 def timeline_context(
-    request: HttpRequest, *, timeline_for: str, record: Model, offset: int = 0
+    request: HttpRequest, *, timeline_for: str, record: Model, before: str = ""
 ) -> dict:
-    """Context for includes/timeline.html: the first page of entries and the quick actions.
+    """Context for includes/timeline.html: a page of entries and the quick actions.
 
     Record pages call this (helper for deal pages too): `context |= timeline_context(...)`.
+    `before` is the cursor of the last entry shown; the first page without it.
     """
     entries, has_more = selectors.timeline(
-        actor=request.user, offset=offset, limit=TIMELINE_PAGE, **{f"{timeline_for}_id": record.pk}
+        actor=request.user,
+        before=selectors.parse_cursor(before),
+        limit=TIMELINE_PAGE,
+        **{f"{timeline_for}_id": record.pk},
     )
     return {
         "timeline_for": timeline_for,
         "timeline_id": record.pk,
         "timeline_entries": entries,
-        "timeline_next_offset": offset + TIMELINE_PAGE if has_more else None,
+        "timeline_next_cursor": entries[-1].cursor if has_more else None,
         "timeline_return": RECORD_PATHS[timeline_for].format(record.pk),
         "quick_forms": [_quick_form(request, timeline_for, record, kind) for kind in QUICK_FIELDS],
     }
@@ -93,17 +105,12 @@ def _timeline_response(request, timeline_for, record, *, fresh_form=None):
 
 @login_required
 def timeline_page(request: HttpRequest) -> HttpResponse:
-    """The next entries of a timeline, for the "load more" button."""
+    """The entries below the `before` cursor, for the "load more" button (a bad cursor: the top)."""
     timeline_for, record = _timeline_record(request)
     if record is None:
         raise Http404("No such record.")
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        offset = 0
-    context = timeline_context(
-        request, timeline_for=timeline_for, record=record, offset=min(offset, 2000)
-    )
+    before = request.GET.get("before", "")[:60]
+    context = timeline_context(request, timeline_for=timeline_for, record=record, before=before)
     return render(request, "includes/timeline.html#timeline-page", context)
 
 
@@ -120,8 +127,18 @@ def activity_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "page_query": query_without(request, "page"),
             "has_filters": bool(query_without(request, "page")),
+            "export_query": query_without(request, "page"),
+            **saved_views_context(request, "activities"),
         },
     )
+
+
+@login_required
+def activity_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every activity the list shows with the same filters, not only the current page."""
+    filters = ActivityFilterForm(request.GET).selector_filters()
+    rows = export_csv(actor=request.user, entity="activities", filters=filters)
+    return csv_download(rows, "activities.csv")
 
 
 def _form_page(request, form, *, activity=None, status=200, refusal="") -> HttpResponse:

@@ -1,11 +1,12 @@
 """What the web views of every app share: loading visible records, forms and errors, lists."""
 
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, StreamingHttpResponse
 
 from salesdesk.accounts import visibility
 from salesdesk.core.errors import ApplicationError
@@ -56,3 +57,10 @@ def query_without(request: HttpRequest, *names: str) -> str:
     """The current query string minus `names`, to build sort and page links that keep filters."""
     pairs = [(k, v) for k, v in request.GET.items() if k not in names and v != ""]
     return urlencode(pairs)
+
+
+def csv_download(chunks: Iterable[str], filename: str) -> StreamingHttpResponse:
+    """A CSV file streamed as it is written, so a long export starts at once and stays small."""
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

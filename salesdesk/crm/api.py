@@ -16,6 +16,7 @@ from salesdesk.core.api_support import (
     references,
     visible_or_404,
 )
+from salesdesk.core.errors import NotFound
 from salesdesk.core.schemas import AuditEntryOut, CompanyRef, NamedRef, UserRef
 from salesdesk.core.selectors import audit_trail
 from salesdesk.crm import selectors, services
@@ -46,11 +47,25 @@ def _tags(request, tag_ids):
 
 class TagOut(NamedRef):
     color: str
+    is_active: bool
 
 
 class TagIn(InSchema):
     name: Text
     color: Text = "#6c757d"
+
+
+class TagPatch(InSchema):
+    name: Text | None = None
+    color: Text | None = None
+    is_active: bool | None = None
+
+
+def _tag(tag_id: int) -> Tag:
+    tag = Tag.objects.filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound(f"Tag {tag_id} does not exist.")
+    return tag
 
 
 @router.get("/tags", response=list[TagOut], tags=["tags"])
@@ -63,6 +78,24 @@ def create_tag(request: HttpRequest, payload: TagIn):
     return Status(
         201, services.tag_create(actor=request.auth, name=payload.name, color=payload.color)
     )
+
+
+@router.patch("/tags/{tag_id}", response=TagOut, tags=["tags"])
+def update_tag(request: HttpRequest, tag_id: Id, payload: TagPatch):
+    """Rename, recolour or (with `is_active: false`) deactivate a tag; admins only.
+
+    A deactivated tag stays on the records that have it; the web forms no longer offer it.
+    """
+    return services.tag_update(
+        actor=request.auth, tag=_tag(tag_id), **payload.dict(exclude_unset=True)
+    )
+
+
+@router.delete("/tags/{tag_id}", response={204: None}, tags=["tags"])
+def delete_tag(request: HttpRequest, tag_id: Id):
+    """Delete a tag and take it off every record; admins only."""
+    services.tag_delete(actor=request.auth, tag=_tag(tag_id))
+    return Status(204, None)
 
 
 # --- Companies ----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from salesdesk.accounts import visibility
 from salesdesk.accounts.models import Team, User
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import add_application_error
+from salesdesk.core.widgets import PickerField
 from salesdesk.crm.models import Company, Contact, ContactPhone, SavedView, Tag
+from salesdesk.crm.selectors import tag_choices
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -62,6 +64,10 @@ class ListFilterForm(StyledForm):
     created_after = forms.DateField(required=False, label="Created from", widget=DateInput)
     created_before = forms.DateField(required=False, label="Created until", widget=DateInput)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = tag_choices(keep=[self.data.get("tag", "")])
+
     def clean(self):
         data = super().clean()
         start, end = data.get("created_after"), data.get("created_before")
@@ -111,10 +117,19 @@ class CompanyFilterForm(ListFilterForm):
         return filters
 
 
-class ContactFilterForm(ListFilterForm):
-    company = forms.ModelChoiceField(
-        queryset=Company.objects.none(), required=False, empty_label="Any company"
+def company_picker(**kwargs) -> PickerField:
+    """A company chosen by typing its name; the form sets the visible queryset."""
+    return PickerField(
+        Company.objects.none(),
+        source="/pick/companies/",
+        noun="company",
+        required=False,
+        **kwargs,
     )
+
+
+class ContactFilterForm(ListFilterForm):
+    company = company_picker(placeholder="Any company")
 
     field_order = ["q", "owner", "team", "tag", "company"]
 
@@ -168,6 +183,7 @@ class CompanyForm(StyledForm):
         else:
             kwargs.setdefault("initial", {}).setdefault("owner", user.pk)
         super().__init__(*args, **kwargs)
+        self.fields["tags"].queryset = tag_choices(keep=self.initial.get("tags", ()))
         self.fields["owner"].queryset = assignable_owners(
             user, company.owner if company is not None else None
         )
@@ -186,9 +202,7 @@ class ContactForm(StyledForm):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     title = forms.CharField(max_length=150, required=False, label="Job title")
-    company = forms.ModelChoiceField(
-        queryset=Company.objects.none(), required=False, empty_label="No company"
-    )
+    company = company_picker(placeholder="Type a company name")
     email = forms.EmailField(required=False, label="E-mail")
     email_2 = forms.EmailField(required=False, label="Second e-mail")
     phone = forms.CharField(max_length=40, required=False)
@@ -235,6 +249,7 @@ class ContactForm(StyledForm):
         self.fields["company"].queryset = visibility.scope(user, Company.objects.all()).only(
             "pk", "name"
         )
+        self.fields["tags"].queryset = tag_choices(keep=self.initial.get("tags", ()))
         self.fields["owner"].queryset = assignable_owners(
             user, contact.owner if contact is not None else None
         )

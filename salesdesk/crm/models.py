@@ -6,6 +6,8 @@ from django.db.models.functions import Lower
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
     color = models.CharField(max_length=7, default="#6c757d")
+    # A deactivated tag stays on the records that have it but is no longer offered in forms.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
@@ -132,6 +134,8 @@ class SavedView(models.Model):
     class Entity(models.TextChoices):
         COMPANIES = "companies"
         CONTACTS = "contacts"
+        DEALS = "deals"
+        ACTIVITIES = "activities"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"

@@ -1,9 +1,10 @@
 import datetime
+from collections.abc import Iterable
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from salesdesk.accounts import visibility
-from salesdesk.crm.models import Company, Contact, ContactEmail
+from salesdesk.crm.models import Company, Contact, ContactEmail, Tag
 
 
 def company_list(
@@ -80,3 +81,15 @@ def contact_list(
         "phones",
         "tags",
     )
+
+
+def tag_choices(*, keep: Iterable = ()) -> QuerySet[Tag]:
+    """The tags a form offers: the active ones, and those in `keep` even if deactivated.
+
+    `keep` holds the ids already chosen (a record's tags, a filter's value), so editing a
+    record does not drop a deactivated tag and an old link still filters by it. Values that
+    are not ids are ignored.
+    """
+    texts = (str(value) for value in list(keep)[:100])
+    ids = [int(text) for text in texts if text.isascii() and text.isdigit() and len(text) < 19]
+    return Tag.objects.filter(Q(is_active=True) | Q(pk__in=ids))

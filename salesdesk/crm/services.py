@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode
 
@@ -15,6 +16,7 @@ from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, S
 from salesdesk.crm.normalize import normalize_domain, normalize_email
 
 _url_validator = URLValidator(schemes=["http", "https"])
+TAG_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 COMPANY_TEXT_FIELDS = {"name": 200, "industry": 100, "region": 100, "phone": 40, "website": 200}
 
 
@@ -251,17 +253,29 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
     contact.delete()
 
 
+def _tag_color(color: str) -> str:
+    if not TAG_COLOR.fullmatch(color or ""):
+        raise ValidationFailed(
+            "Give the colour as #rrggbb.", fields={"color": "Use #rrggbb, e.g. #6c757d."}
+        )
+    return color.lower()
+
+
 @transaction.atomic
 def tag_create(*, actor: User, name: str, color: str = "#6c757d") -> Tag:
     require_admin(actor)
     name = clean_text(name, field="name", max_length=50, required=True)
     if Tag.objects.filter(name__iexact=name).exists():
         raise ValidationFailed("This tag exists.", fields={"name": "Already taken."})
-    return Tag.objects.create(name=name, color=color)
+    return Tag.objects.create(name=name, color=_tag_color(color))
 
 
 @transaction.atomic
 def tag_update(*, actor: User, tag: Tag, **changes) -> Tag:
+    """Rename, recolour, deactivate or activate a tag (`name`, `color`, `is_active`).
+
+    A deactivated tag stays on the records that have it; forms no longer offer it.
+    """
     require_admin(actor)
     if "name" in changes:
         name = clean_text(changes["name"], field="name", max_length=50, required=True)
@@ -269,7 +283,9 @@ def tag_update(*, actor: User, tag: Tag, **changes) -> Tag:
             raise ValidationFailed("This tag exists.", fields={"name": "Already taken."})
         tag.name = name
     if "color" in changes:
-        tag.color = changes["color"]
+        tag.color = _tag_color(changes["color"])
+    if changes.get("is_active") is not None:
+        tag.is_active = changes["is_active"]
     tag.save()
     return tag
 
@@ -281,16 +297,20 @@ def tag_delete(*, actor: User, tag: Tag) -> None:
     tag.delete()
 
 
+def saved_view_query(query: str) -> str:
+    """A list's query string as a saved view keeps it: without the page and empty filters."""
+    return urlencode(
+        [(key, value) for key, value in parse_qsl(query or "") if key != "page" and value]
+    )
+
+
 @transaction.atomic
 def saved_view_save(*, actor: User, entity: str, name: str, query: str) -> SavedView:
     """Save the list filters `query` under `name`; saving a name again replaces its filters."""
     if entity not in SavedView.Entity.values:
         raise ValidationFailed(f"Unknown list {entity!r}.", fields={"entity": "Unknown."})
     name = clean_text(name, field="name", max_length=60, required=True)
-    query = urlencode(
-        [(key, value) for key, value in parse_qsl(query or "") if key != "page" and value]
-    )
-    query = clean_text(query, field="query", max_length=2000)
+    query = clean_text(saved_view_query(query), field="query", max_length=2000)
     view, _ = SavedView.objects.update_or_create(
         user=actor, entity=entity, name=name, defaults={"query": query}
     )

@@ -11,6 +11,7 @@ from salesdesk.core import search as global_search
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import (
     add_application_error,
+    csv_download,
     get_visible_or_404,
     paginate,
     query_without,
@@ -25,6 +26,7 @@ from salesdesk.crm.forms import (
     SavedViewForm,
 )
 from salesdesk.crm.models import Company, Contact, ContactEmail, SavedView
+from salesdesk.crm.saved_views import saved_views_context
 from salesdesk.crm.transfer import export_csv
 from salesdesk.pipeline.selectors import deal_list
 
@@ -81,11 +83,7 @@ def _list_page(request, *, entity: str, form, records, columns: dict, template: 
             "page_query": query_without(request, "page"),
             "has_filters": bool(filters),
             "export_query": query_without(request, "page", "sort"),
-            "saved_views": SavedView.objects.filter(user=request.user, entity=entity),
-            "saved_view_form": SavedViewForm(
-                initial={"entity": entity, "query": query_without(request, "page")}
-            ),
-            "current_query": query_without(request, "page"),
+            **saved_views_context(request, entity),
         },
     )
 
@@ -110,12 +108,8 @@ def company_list(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_response(request: HttpRequest, entity: str, filters: dict) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        export_csv(actor=request.user, entity=entity, filters=filters),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{entity}.csv"'
-    return response
+    rows = export_csv(actor=request.user, entity=entity, filters=filters)
+    return csv_download(rows, f"{entity}.csv")
 
 
 @login_required

@@ -5,7 +5,9 @@ from django import forms
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import Team, User
 from salesdesk.core.money import MAX_AMOUNT
+from salesdesk.core.widgets import PickerField, PickerMultipleField
 from salesdesk.crm.models import Company, Contact, Tag
+from salesdesk.crm.selectors import tag_choices
 from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage
 
 
@@ -37,20 +39,27 @@ def _stage_choices(stages) -> list:
     return [("", "First stage"), *groups.items()]
 
 
-def _contact_label(contact: Contact) -> str:
+def contact_label(contact: Contact) -> str:
+    """A contact's name with its company, so that two people of one name can be told apart."""
     name = contact.full_name or "(no name)"
     return f"{name} ({contact.company.name})" if contact.company else name
 
 
 class DealForm(StyledForm):
     title = forms.CharField(max_length=200)
-    company = forms.ModelChoiceField(
-        queryset=Company.objects.none(), required=False, empty_label="No company"
-    )
-    contacts = forms.ModelMultipleChoiceField(
-        queryset=Contact.objects.none(),
+    company = PickerField(
+        Company.objects.none(),
+        source="/pick/companies/",
+        noun="company",
         required=False,
-        help_text="Hold Ctrl (⌘ on a Mac) to pick several.",
+        placeholder="Type a company name",
+    )
+    contacts = PickerMultipleField(
+        Contact.objects.none(),
+        source="/pick/contacts/",
+        noun="contact",
+        required=False,
+        placeholder="Type a name to add a contact",
     )
     owner = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Nobody (shared pool)"
@@ -80,12 +89,13 @@ class DealForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.deal = deal
+        self.fields["tags"].queryset = tag_choices(keep=self.initial.get("tags", ()))
         self.fields["company"].queryset = visibility.scope(actor, Company.objects.order_by("name"))
         contacts = visibility.scope(
             actor, Contact.objects.select_related("company").order_by("last_name", "first_name")
         )
         self.fields["contacts"].queryset = contacts
-        self.fields["contacts"].label_from_instance = _contact_label
+        self.fields["contacts"].label_from_instance = contact_label
         assignable = [
             user.pk
             for user in User.objects.filter(is_active=True)
@@ -157,6 +167,7 @@ class DealFilterForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(is_active=True)
         self.fields["owner"].label_from_instance = lambda user: user.get_full_name()
+        self.fields["tag"].queryset = tag_choices(keep=[self.data.get("tag", "")])
         self.fields["stage"].label_from_instance = lambda stage: f"{stage.pipeline} · {stage}"
 
     def selector_filters(self) -> dict:

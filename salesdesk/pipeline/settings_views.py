@@ -276,6 +276,7 @@ class NamedList:
     argument: str  # the keyword the update/delete services take the record by
     can_deactivate: bool
     help: str
+    kept_by: str = "old deals"  # who keeps a deactivated one
 
     def rows(self):
         if self.model is Tag:
@@ -283,7 +284,7 @@ class NamedList:
                 usage=_count_of(Tag.companies.through, "tag_id")
                 + _count_of(Tag.contacts.through, "tag_id")
                 + _count_of(Tag.deals.through, "tag_id")
-            ).order_by("name")
+            ).order_by("-is_active", "name")
         return self.model.objects.annotate(usage=Count("deals")).order_by("-is_active", "name")
 
 
@@ -322,8 +323,10 @@ NAMED_LISTS = {
         update=crm_services.tag_update,
         delete=crm_services.tag_delete,
         argument="tag",
-        can_deactivate=False,
-        help="Labels for companies, contacts and deals. Deleting a tag removes it from them.",
+        can_deactivate=True,
+        help="Labels for companies, contacts and deals. Deactivated tags stay on the records "
+        "that have them but cannot be chosen any more; deleting a tag removes it from them.",
+        kept_by="the records that have it",
     ),
 }
 
@@ -391,7 +394,7 @@ def named_toggle(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     record = get_object_or_404(named.model, pk=pk)
     active = not record.is_active
     named.update(actor=request.user, **{named.argument: record}, is_active=active)
-    state = "active again and can be chosen" if active else "deactivated; old deals keep it"
+    state = "active again and can be chosen" if active else f"deactivated; {named.kept_by} keep it"
     messages.success(request, f"{named.singular.capitalize()} “{record}” is {state}.")
     return redirect(f"/settings/{named.slug}/")
 

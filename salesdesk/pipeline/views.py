@@ -19,11 +19,13 @@ from salesdesk.core.errors import ApplicationError
 from salesdesk.core.money import base_currency
 from salesdesk.core.web import (
     add_application_error,
+    csv_download,
     get_visible_or_404,
     paginate,
     query_without,
     sorted_by,
 )
+from salesdesk.crm.saved_views import saved_views_context
 from salesdesk.crm.transfer import export_csv
 from salesdesk.pipeline import selectors, services
 from salesdesk.pipeline.forms import (
@@ -88,6 +90,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
             "sort_query": query_without(request, "sort", "page"),
             "page_query": query_without(request, "page"),
             "export_query": query_without(request, "page", "sort"),
+            **saved_views_context(request, "deals"),
         },
     )
 
@@ -97,9 +100,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 def deal_export(request: HttpRequest) -> StreamingHttpResponse:
     filters = DealFilterForm(request.GET)
     rows = export_csv(actor=request.user, entity="deals", filters=filters.selector_filters())
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="deals.csv"'
-    return response
+    return csv_download(rows, "deals.csv")
 
 
 def _create_initial(request: HttpRequest) -> dict:

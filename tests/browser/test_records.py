@@ -23,7 +23,7 @@ def test_create_company_and_contact_then_log_a_call_on_the_timeline(page, cast):
     acme = Company.objects.get()
 
     page.get_by_role("link", name="Add contact").click()
-    expect(page.get_by_label("Company")).to_have_value(str(acme.pk))
+    expect(page.get_by_label("Company")).to_have_value(acme.name)
     page.get_by_label("First name").fill("Ada")
     page.get_by_label("Last name").fill("Lovelace")
     page.get_by_label("E-mail", exact=True).fill("ada@acme.example")

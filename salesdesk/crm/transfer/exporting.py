@@ -1,6 +1,7 @@
 """CSV exports of the records a user can see: streamed, with a fixed number of queries a chunk.
 
-Re-importing an export updates the same records (the `id` column), so it is also a backup format.
+Re-importing an export of companies, contacts or deals updates the same records (the `id`
+column), so it is also a backup format. Activities are exported, not imported.
 """
 
 import csv
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 
+from salesdesk.activities.selectors import activity_list
 from salesdesk.crm.selectors import company_list, contact_list
 from salesdesk.crm.transfer.reading import FORMULA_STARTS
 from salesdesk.pipeline.selectors import deal_list
@@ -65,6 +67,21 @@ COLUMNS = {
         "owner",
         "tags",
         "created_at",
+    ],
+    "activities": [
+        "id",
+        "kind",
+        "direction",
+        "subject",
+        "occurred_at",
+        "due_at",
+        "done_at",
+        "duration_minutes",
+        "owner",
+        "company",
+        "contacts",
+        "deal",
+        "source",
     ],
 }
 
@@ -157,6 +174,25 @@ def _deal(deal) -> list:
     ]
 
 
+def _activity(activity) -> list:
+    duration = activity.duration
+    return [
+        activity.pk,
+        activity.kind,
+        activity.direction,
+        activity.subject,
+        activity.occurred_at,
+        activity.due_at,
+        activity.done_at,
+        duration // datetime.timedelta(minutes=1) if duration is not None else None,
+        _email(activity.owner),
+        activity.company.name if activity.company else "",
+        _joined(_named_address(contact) for contact in activity.contacts.all()),
+        activity.deal.title if activity.deal else "",
+        activity.source,
+    ]
+
+
 def export_queryset(*, actor, entity: str, filters: dict | None = None) -> QuerySet:
     """What `actor` may see (narrowed by the list selector's `filters`), prefetched for the rows."""
     filters = filters or {}
@@ -164,12 +200,14 @@ def export_queryset(*, actor, entity: str, filters: dict | None = None) -> Query
         records = company_list(actor=actor, **filters)
     elif entity == "contacts":
         records = contact_list(actor=actor, **filters)
+    elif entity == "activities":
+        records = activity_list(actor=actor, **filters).prefetch_related("contacts__emails")
     else:
         records = deal_list(actor=actor, **filters).prefetch_related("contacts__emails")
     return records.order_by("pk")
 
 
-_ROWS = {"companies": _company, "contacts": _contact, "deals": _deal}
+_ROWS = {"companies": _company, "contacts": _contact, "deals": _deal, "activities": _activity}
 
 
 class _Echo:

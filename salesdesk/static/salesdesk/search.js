@@ -1,47 +1,13 @@
-/* The global search box: arrow keys move from the box through the results and back,
- * Escape or a click elsewhere closes the results. htmx fills #search-results. */
+/* The global search box: htmx fills #search-results; the keyboard comes from picker.js. */
 (() => {
   const input = document.getElementById("global-search");
   const results = document.getElementById("search-results");
-  if (!input || !results) {
+  if (!input || !results || !window.Salesdesk) {
     return;
   }
-  const links = () => Array.from(results.querySelectorAll("a"));
-  const close = () => {
-    results.replaceChildren();
-  };
-  const move = (from, step) => {
-    const items = links();
-    if (!items.length) {
-      return;
-    }
-    const next = items.indexOf(from) + step;
-    if (next < 0) {
-      input.focus();
-    } else {
-      items[Math.min(next, items.length - 1)].focus();
-    }
-  };
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "ArrowDown") {
-      event.preventDefault();
-      move(null, 1);
-    } else if (event.key === "Escape") {
-      close();
-    }
-  });
-  results.addEventListener("keydown", (event) => {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      event.preventDefault();
-      move(document.activeElement, event.key === "ArrowDown" ? 1 : -1);
-    } else if (event.key === "Escape") {
-      close();
-      input.focus();
-    }
-  });
-  document.addEventListener("click", (event) => {
-    if (!input.form.contains(event.target)) {
-      close();
-    }
+  window.Salesdesk.typeahead(input, results, {
+    items: "a",
+    area: input.form,
+    close: () => results.replaceChildren(),
   });
 })();
