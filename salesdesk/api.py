@@ -139,8 +139,12 @@ def unexpected_error(request, exc):
 def _mount() -> None:
     from salesdesk.accounts.api import router as accounts_router
     from salesdesk.activities.api import router as activities_router
+    from salesdesk.analytics.revenue_api import router as revenue_router
+    from salesdesk.analytics.team_api import router as team_router
     from salesdesk.crm.api import router as crm_router
     from salesdesk.crm.transfer_api import router as transfer_router
+    from salesdesk.goals.api import router as goals_router
+    from salesdesk.goals.forecast_api import router as forecast_router
     from salesdesk.pipeline.api import router as pipeline_router
 
     api.add_router("/v1/", accounts_router)
@@ -148,6 +152,10 @@ def _mount() -> None:
     api.add_router("/v1/", pipeline_router)
     api.add_router("/v1/", activities_router)
     api.add_router("/v1/", transfer_router)
+    api.add_router("/v1/", goals_router)
+    api.add_router("/v1/", forecast_router)
+    api.add_router("/v1/", revenue_router)
+    api.add_router("/v1/", team_router)
 
 
 _mount()

@@ -1,7 +1,7 @@
 """Salesdesk settings: everything a deployment changes comes from the environment.
 
 Variables: DATABASE_URL, SECRET_KEY, REDIS_URL, ALLOWED_HOSTS, DEBUG, HTTPS,
-SALESDESK_VAR_DIR, EMAIL_URL-like EMAIL_* values. See docs/configuration.md.
+SALESDESK_VAR_DIR, SALESDESK_BASE_URL, EMAIL_URL-like EMAIL_* values. See docs/configuration.md.
 """
 
 import os
@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "salesdesk.crm",
     "salesdesk.pipeline",
     "salesdesk.activities",
+    "salesdesk.goals",
+    "salesdesk.analytics",
 ]
 
 MIDDLEWARE = [
@@ -272,3 +274,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# --- Links in e-mails sent by background jobs (the weekly digest) ---
+SALESDESK_BASE_URL = os.environ.get("SALESDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("salesdesk.crm.urls")),
     path("", include("salesdesk.pipeline.urls")),
     path("", include("salesdesk.activities.urls")),
+    path("", include("salesdesk.goals.urls")),
+    path("", include("salesdesk.goals.forecast_urls")),
+    path("", include("salesdesk.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

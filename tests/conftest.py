@@ -22,6 +22,15 @@ def _plain_static_storage(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _immediate_huey():
+    """Tasks run at once, in the test: djhuey built its Huey when imported, so settings.HUEY
+    above does not reach it."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
 @dataclass
 class Cast:
     """An admin, a manager of team East, two reps in East, a rep in West, an outsider."""

@@ -9,6 +9,8 @@ from django.utils import timezone
 from salesdesk.accounts.models import Role, Team, User
 from salesdesk.activities.models import Activity
 from salesdesk.crm.models import Company, Contact, ContactEmail, Tag
+from salesdesk.goals.models import Goal
+from salesdesk.goals.periods import PeriodKind
 from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage
 
 PASSWORD = "correct horse battery staple"
@@ -125,3 +127,13 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     kind = Activity.Kind.CALL
     subject = factory.Sequence(lambda n: f"Call {n}")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Goal
+
+    period_kind = PeriodKind.QUARTER
+    period_start = datetime.date(2026, 1, 1)
+    metric = Goal.Metric.WON_REVENUE
+    target = Decimal("100000.00")

@@ -22,6 +22,7 @@ from salesdesk.accounts.services import api_token_create
 from salesdesk.activities.models import Activity
 from salesdesk.core import views as core_views
 from salesdesk.crm.models import ContactPhone, SavedView
+from salesdesk.goals.periods import period_containing
 from salesdesk.pipeline.models import StageChange
 from tests.factories import (
     ActivityFactory,
@@ -29,6 +30,7 @@ from tests.factories import (
     ContactEmailFactory,
     ContactFactory,
     DealFactory,
+    GoalFactory,
     LeadSourceFactory,
     LostReasonFactory,
     TagFactory,
@@ -80,6 +82,7 @@ ROUTE_QUERIES = {
         "timeline_id": data.deal,
         "offset": 20,
     },
+    "dashboards/deals/": lambda data: {"set": "won"},
 }
 # Pages that answer a signed-in visitor with a redirect (and why).
 REDIRECTS = {
@@ -101,6 +104,7 @@ class Data:
     named: dict
     tokens: dict
     saved_views: dict
+    goal: int
 
 
 def build(cast, pipeline) -> Data:
@@ -178,6 +182,11 @@ def build(cast, pipeline) -> Data:
         tokens={
             role: api_token_create(user=user, name="laptop")[0].pk for role, user in users.items()
         },
+        goal=GoalFactory(
+            user=cast.alice,
+            period_kind="quarter",
+            period_start=period_containing(timezone.localdate(), "quarter").start,
+        ).pk,
         saved_views={
             role: SavedView.objects.create(
                 user=user, entity="contacts", name="Mine", query="q=a"
@@ -224,6 +233,7 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         "account/tokens/": data.tokens[role],
         "saved-views/": data.saved_views[role],
         "my-day/tasks/": data.activity,
+        "goals/": data.goal,
     }
     if name == "pk":
         if "kind" in defaults:
@@ -235,6 +245,10 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         return data.pipeline
     if name == "stage_id":
         return data.stage
+    if name == "user_id":
+        return data.users["rep"].pk
+    if name == "deal_id":
+        return data.deal
     raise AssertionError(
         f"No sample value for <{name}> in {route!r}: add one to sample_value() in {__file__}"
     )

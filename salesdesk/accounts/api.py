@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -157,6 +158,8 @@ class OrganizationOut(InSchema):
     reps_see_all: bool
     capture_mode: str
     follow_up_days: int
+    timezone: str
+    pipeline_coverage_target: Decimal
 
 
 class OrganizationPatch(InSchema):
@@ -166,6 +169,8 @@ class OrganizationPatch(InSchema):
     reps_see_all: bool | None = None
     capture_mode: OrganizationSettings.CaptureMode | None = None
     follow_up_days: int | None = None
+    timezone: Text | None = None
+    pipeline_coverage_target: Decimal | None = None
 
 
 @router.get("/organization", response=OrganizationOut, tags=["organization"])

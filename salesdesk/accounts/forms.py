@@ -3,6 +3,7 @@ these forms turn text into values and catch mistakes early, next to the field.""
 
 import calendar
 import zoneinfo
+from decimal import Decimal
 from functools import cache
 
 from django import forms
@@ -201,6 +202,22 @@ class OrganizationForm(StyledForm):
         max_value=365,
         help_text="A deal with no activity for this many days is flagged for follow-up.",
     )
+    timezone = forms.ChoiceField(
+        label="Reporting time zone",
+        help_text="Months, quarters and fiscal years start at midnight in this time zone.",
+    )
+    pipeline_coverage_target = forms.DecimalField(
+        label="Pipeline coverage target (times the goal left)",
+        min_value=Decimal("0.1"),
+        max_value=Decimal("99"),
+        decimal_places=1,
+        help_text="Goals warn when the open pipeline expected in the period is less than this "
+        "many times the amount still to reach.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = timezone_choices()
 
     def clean_internal_domains(self) -> list[str]:
         domains, wrong = [], []

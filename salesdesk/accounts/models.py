@@ -1,4 +1,5 @@
 import zoneinfo
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -148,6 +149,20 @@ class OrganizationSettings(models.Model):
         max_length=10, choices=CaptureMode.choices, default=CaptureMode.AUTO
     )
     follow_up_days = models.PositiveSmallIntegerField(default=7)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="Months, quarters and fiscal years start at midnight in this time zone.",
+    )
+    pipeline_coverage_target = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("3.0"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("99"))],
+        help_text="Warn when open pipeline expected in a period is less than this many times "
+        "the goal still to reach.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

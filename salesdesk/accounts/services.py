@@ -167,9 +167,21 @@ def password_setup_path(user: User) -> str:
     return reverse("invite_accept", args=[uid, default_token_generator.make_token(user)])
 
 
-def _send_invitation(*, user_id: int, inviter_id: int, site_url: str) -> None:
-    user = User.objects.get(pk=user_id)
-    inviter = User.objects.get(pk=inviter_id)
+def is_invitation_pending(user: User) -> bool:
+    """Invited and not in yet: active, and no password chosen since the invitation."""
+    return user.is_active and not user.has_usable_password() and user.last_login is None
+
+
+def invitation_send(*, user_id: int, inviter_id: int, site_url: str) -> None:
+    """E-mail `user_id` a link to choose a password, if the invitation is still pending.
+
+    The task that calls this may run late or twice: a user who is gone, deactivated or
+    already in gets nothing.
+    """
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not is_invitation_pending(user):
+        return
+    inviter = User.objects.filter(pk=inviter_id).first()
     organization = OrganizationSettings.get()
     context = {
         "user": user,
@@ -178,7 +190,8 @@ def _send_invitation(*, user_id: int, inviter_id: int, site_url: str) -> None:
         "link": f"{site_url.rstrip('/')}{password_setup_path(user)}",
         "site_url": site_url,
     }
-    subject = f"{inviter.get_full_name()} invited you to Salesdesk"
+    who = inviter.get_full_name() if inviter is not None else organization.name
+    subject = f"{who} invited you to Salesdesk"
     body = render_to_string("accounts/email/invitation.txt", context)
     send_mail(subject, body, None, [user.email])
 
@@ -193,12 +206,12 @@ def user_invite(
     *,
     actor: User,
     email: str,
-    site_url: str,
     full_name: str = "",
     role: str = Role.REP,
     team: Team | None = None,
 ) -> User:
-    """Create a user without a password and e-mail them a link to choose one."""
+    """Create a user without a password; the caller queues the e-mail with the link to choose
+    one (accounts.tasks.invitation_queue) for after the commit."""
     _require_admin(actor)
     email = normalize_email(email)
     full_name = (full_name or "").strip()
@@ -210,12 +223,26 @@ def user_invite(
             "Someone with this address already has an account.",
             fields={"email": "Someone with this address already has an account."},
         )
-    user = User.objects.create_user(email, None, full_name=full_name, role=role, team=team)
-    # robust: a mail server that is down must not turn a created user into an error page.
-    transaction.on_commit(
-        lambda: _send_invitation(user_id=user.pk, inviter_id=actor.pk, site_url=site_url),
-        robust=True,
-    )
+    return User.objects.create_user(email, None, full_name=full_name, role=role, team=team)
+
+
+def user_reinvite(*, actor: User, user: User) -> User:
+    """Check that `user` may get the invitation again: active and not signed up yet.
+
+    Nothing is stored: every link sent works until it expires or a password is chosen. The
+    caller queues the e-mail, as for user_invite."""
+    _require_admin(actor)
+    if not user.is_active:
+        raise ValidationFailed(
+            f"{user} is deactivated; reactivate them first.",
+            fields={"user": "Reactivate this user first."},
+        )
+    if not is_invitation_pending(user):
+        raise ValidationFailed(
+            f"{user} has already chosen a password; “Forgot your password?” on the sign-in "
+            "page sends a new one.",
+            fields={"user": "Already signed up."},
+        )
     return user
 
 

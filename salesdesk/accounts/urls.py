@@ -62,6 +62,11 @@ settings_urls = [
         name="settings_user_deactivate",
     ),
     path("settings/users/<int:pk>/activate/", views.user_activate, name="settings_user_activate"),
+    path(
+        "settings/users/<int:pk>/resend-invitation/",
+        views.user_invitation_resend,
+        name="settings_user_resend_invitation",
+    ),
     path("settings/teams/", views.teams, name="settings_teams"),
     path("settings/teams/<int:pk>/", views.team_edit, name="settings_team"),
     path("settings/teams/<int:pk>/delete/", views.team_delete, name="settings_team_delete"),

@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from salesdesk.accounts import forms, selectors, services
+from salesdesk.accounts import forms, selectors, services, tasks
 from salesdesk.accounts.models import ApiToken, OrganizationSettings, Team, User
 from salesdesk.accounts.visibility import can_administer
 from salesdesk.core.errors import ApplicationError
@@ -159,6 +159,8 @@ def organization(request: HttpRequest) -> HttpResponse:
                 "reps_see_all": org.reps_see_all,
                 "capture_mode": org.capture_mode,
                 "follow_up_days": org.follow_up_days,
+                "timezone": org.timezone,
+                "pipeline_coverage_target": org.pipeline_coverage_target,
             }
         )
     return render(
@@ -187,14 +189,11 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                invited = services.user_invite(
-                    actor=request.user,
-                    site_url=request.build_absolute_uri("/"),
-                    **form.cleaned_data,
-                )
+                invited = services.user_invite(actor=request.user, **form.cleaned_data)
             except ApplicationError as error:
                 add_application_error(form, error)
             else:
+                _queue_invitation(request, invited)
                 messages.success(
                     request, f"Invitation sent to {invited.email}. They choose their password."
                 )
@@ -208,8 +207,29 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _queue_invitation(request: HttpRequest, person: User) -> None:
+    tasks.invitation_queue(
+        user=person, inviter=request.user, site_url=request.build_absolute_uri("/")
+    )
+
+
 def _user(pk: int) -> User:
     return get_object_or_404(User.objects.select_related("team"), pk=pk)
+
+
+@admin_required
+@require_POST
+def user_invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new e-mail with a fresh link, for someone who has not chosen a password yet."""
+    person = _user(pk)
+    try:
+        services.user_reinvite(actor=request.user, user=person)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        _queue_invitation(request, person)
+        messages.success(request, f"Invitation sent again to {person.email}.")
+    return redirect("settings_users")
 
 
 @admin_required

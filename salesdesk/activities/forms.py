@@ -6,7 +6,7 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
 from salesdesk.activities.models import Activity
-from salesdesk.core.widgets import PickerField
+from salesdesk.core.widgets import PickerField, keeping
 from salesdesk.crm.forms import StyledForm, company_picker
 from salesdesk.crm.models import Company, Contact
 from salesdesk.pipeline.forms import contact_label
@@ -89,17 +89,25 @@ class ActivityForm(StyledForm):
                 contact=contacts[0].pk if contacts else None,
                 deal=activity.deal_id,
             )
+            linked = {name: initial[name] for name in LINKS}
         else:
             initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
             if quick:
                 initial["kind"] = quick
+            linked = {}
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = visibility.scope(user, Company.objects.all())
-        self.fields["contact"].queryset = visibility.scope(
-            user, Contact.objects.select_related("company")
+        # The links an activity has stay, even to records the user cannot see.
+        self.fields["company"].queryset = keeping(
+            visibility.scope(user, Company.objects.all()), [linked.get("company")]
+        )
+        self.fields["contact"].queryset = keeping(
+            visibility.scope(user, Contact.objects.select_related("company")),
+            [linked.get("contact")],
         )
         self.fields["contact"].label_from_instance = contact_label
-        self.fields["deal"].queryset = visibility.scope(user, Deal.objects.all())
+        self.fields["deal"].queryset = keeping(
+            visibility.scope(user, Deal.objects.all()), [linked.get("deal")]
+        )
         if quick:
             self.fields["kind"].widget = forms.HiddenInput()
             for name in LINKS:

@@ -111,6 +111,9 @@ def timeline(
 ) -> tuple[list[TimelineEntry], bool]:
     """The visible activities of one record and the stage changes of its visible deals.
 
+    A company's timeline also holds the activities linked only to its contacts or its deals
+    (each once): the history of an account, whichever record the activity was logged on.
+
     Newest first; returns (entries, whether more follow). `before` is the key of the last entry
     already shown (TimelineEntry.key): paging by key rather than by position, an entry logged
     between two pages neither shows twice nor pushes another out of sight. Each source reads at
@@ -120,7 +123,13 @@ def timeline(
     changes = StageChange.objects.none()
     visible_deals = visibility.scope(actor, Deal.objects.all())
     if company_id is not None:
-        activities = activities.filter(company_id=company_id)
+        # Subqueries, not joins: an activity with two of the company's contacts shows once.
+        of_contacts = Activity.contacts.through.objects.filter(contact__company_id=company_id)
+        activities = activities.filter(
+            Q(company_id=company_id)
+            | Q(pk__in=of_contacts.values("activity_id"))
+            | Q(deal__in=Deal.objects.filter(company_id=company_id).values("pk"))
+        )
         changes = StageChange.objects.filter(
             deal__in=visible_deals.filter(company_id=company_id).values("pk")
         )

@@ -32,11 +32,20 @@ from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
 from salesdesk.core.models import CurrencyRate
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
-from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage, StageChange
+from salesdesk.pipeline.models import (
+    CloseDateChange,
+    Deal,
+    LeadSource,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 DEMO_DOMAIN = "demo.salesdesk.test"
 LOGIN_FILE_NAME = "demo-login.txt"
 CHUNK = 10_000  # deals (or companies) generated and written together: bounded memory
+SNAPSHOT_DEALS_LIMIT = 50_000  # larger demos leave the forecast snapshot backfill out
 DAY = 86_400
 UTC = datetime.UTC
 CENT = Decimal("0.01")
@@ -82,6 +91,9 @@ class PipelineSpec:
     share: float  # of all deals
     stages: tuple[StageSpec, ...]
 
+
+# Reps expect a deal to close after this share of the typical time it still needs (a range).
+OPTIMISM = (0.4, 1.0)
 
 # Advance chances multiply to about a 23% win rate in Sales and 70% in Renewals; with nine
 # deals in ten in Sales, about a quarter of closed deals are won.
@@ -381,7 +393,9 @@ class DemoSummary:
     won: int = 0
     lost: int = 0
     stage_changes: int = 0
+    close_date_changes: int = 0
     activities: int = 0
+    forecast_snapshots: int = 0
     seconds: float = 0.0
 
     @property
@@ -394,7 +408,9 @@ class DemoSummary:
             f"{self.users:,} users in {self.teams} teams, {self.companies:,} companies, "
             f"{self.contacts:,} contacts, {self.deals:,} deals ({self.open:,} open, "
             f"{self.won:,} won, {self.lost:,} lost: {self.win_rate:.1%} of closed deals won), "
-            f"{self.stage_changes:,} stage changes, {self.activities:,} activities "
+            f"{self.stage_changes:,} stage changes, {self.close_date_changes:,} close date "
+            f"changes, {self.activities:,} activities, {self.forecast_snapshots:,} forecast "
+            "snapshot rows "
             f"in {self.seconds:.1f} s."
         )
 
@@ -629,6 +645,7 @@ class _DemoBuilder:
         self._deals()
         self._touches()
         self._finish()
+        self._forecast_snapshots()
         return self.summary, login
 
     # Organization, reference data --------------------------------------------------------
@@ -963,6 +980,7 @@ class _DemoBuilder:
     def _deals(self) -> None:
         options = self.options
         deal_id, change_id = _next_id(Deal), _next_id(StageChange)
+        self.close_change_id = _next_id(CloseDateChange)
         self.activity_id = _next_id(Activity)
         self.activity_number = 0  # counts activities for unique e-mail and calendar ids
         with self.writer.overlapped() as submit:
@@ -1054,12 +1072,18 @@ class _DemoBuilder:
             prospected=source == self.outbound_source,
         )
 
+        expected, last_change = self._close_dates(
+            chunk,
+            deal_id=deal_id,
+            owner=owner,
+            stages=stages,
+            entries=[(at, k - len(changes) + 1 + i) for i, (_, _, at) in enumerate(changes)],
+            closed=closed,
+            status=status,
+        )
         lost_reason, lost_note, next_step, next_step_due = None, "", "", None
         if status == Deal.Status.OPEN:
             summary.open += 1
-            expected = created + int(rng.uniform(40, 110) * DAY)
-            if expected < now - 30 * DAY or rng.random() < 0.5:
-                expected = now + int(rng.uniform(-20, 75) * DAY)
             if stage.spec.probability < 30:
                 forecast = Deal.ForecastCategory.PIPELINE
             elif stage.spec.probability < 65:
@@ -1069,7 +1093,6 @@ class _DemoBuilder:
             next_step = rng.choice(NEXT_STEPS)
             next_step_due = (_timestamp(now) + datetime.timedelta(days=rng.randint(-7, 14))).date()
         else:
-            expected = closed + int(rng.uniform(-20, 20) * DAY)
             forecast = Deal.ForecastCategory.CLOSED
             if status == Deal.Status.WON:
                 summary.won += 1
@@ -1081,12 +1104,12 @@ class _DemoBuilder:
                 lost_note = rng.choice(LOST_NOTES)
         title = f"{self.company_name[c]}: {product}"
         if pipeline.spec.name == "Renewals":
-            title = f"{self.company_name[c]}: renewal {_timestamp(expected).year}"
-        updated = max(entered, closed, last_touch)
+            title = f"{self.company_name[c]}: renewal {expected.year}"
+        updated = max(entered, closed, last_touch, last_change)
         chunk.deals.append(
             (
                 deal_id, title, company_id, owner, pipeline.id, stage.id, amount, currency,
-                amount_base, _timestamp(expected).date(), status,
+                amount_base, expected, status,
                 _timestamp(closed) if closed else None, lost_reason, lost_note, source, forecast,
                 next_step, next_step_due, _timestamp(entered),
                 _timestamp(last_touch) if last_touch else None, _timestamp(created),
@@ -1095,6 +1118,69 @@ class _DemoBuilder:
         )  # fmt: skip
         summary.deals += 1
         return change_id
+
+    def _close_dates(
+        self,
+        chunk: "_DealChunk",
+        *,
+        deal_id: int,
+        owner: int,
+        stages: list[_StageRow],
+        entries: list[tuple[int, int]],
+        closed: int,
+        status: str,
+    ) -> tuple[datetime.date, int]:
+        """The rep's expected close date and its history (CloseDateChange rows).
+
+        Reps are optimistic: on creating the deal and on most stage moves they expect it to
+        close after OPTIMISM times the typical time left; a few days after that date passes
+        with the deal still open they push it out a few weeks (a slip); they set it to the day
+        of the win when they win it. `entries` are the stage entries (time, stage index) in
+        order. Returns the final date and the time of the last change (0 for none).
+        """
+        rng = self.rng
+        end = closed or self.now
+
+        def guess(at: int, k: int) -> int:
+            left = sum(stage.spec.mean_days for stage in stages[k:])
+            return at + int(left * rng.uniform(*OPTIMISM) * DAY)
+
+        expected = guess(*entries[0])
+        changes: list[tuple[int, int, int]] = []  # from, to, at (epoch seconds)
+
+        def push_until(limit: int) -> None:
+            nonlocal expected
+            while True:
+                noticed = expected + int(rng.uniform(0.2, 14) * DAY)
+                if noticed >= limit:
+                    return
+                pushed = noticed + int(rng.uniform(10, 45) * DAY)
+                changes.append((expected, pushed, noticed))
+                expected = pushed
+
+        for at, k in entries[1:]:
+            push_until(at)
+            if rng.random() < 0.7:
+                revised = guess(at, k)
+                if _timestamp(revised).date() != _timestamp(expected).date():
+                    changes.append((expected, revised, at + 60))
+                    expected = revised
+        push_until(end)
+        if status == Deal.Status.WON and _timestamp(expected).date() != _timestamp(closed).date():
+            at = max(closed - rng.randrange(600, 2 * DAY), (changes[-1][2] if changes else 0) + 60)
+            if at < closed:
+                changes.append((expected, closed, at))
+                expected = closed
+        for from_ts, to_ts, at in changes:
+            chunk.close_changes.append(
+                (
+                    self.close_change_id, deal_id, _timestamp(from_ts).date(),
+                    _timestamp(to_ts).date(), _timestamp(at), owner,
+                )
+            )  # fmt: skip
+            self.close_change_id += 1
+        self.summary.close_date_changes += len(changes)
+        return _timestamp(expected).date(), changes[-1][2] if changes else 0
 
     def _activities(
         self,
@@ -1228,6 +1314,11 @@ class _DemoBuilder:
             chunk.changes,
         )
         write(
+            CloseDateChange,
+            ["id", "deal_id", "from_date", "to_date", "at", "by_id"],
+            chunk.close_changes,
+        )
+        write(
             Activity,
             [
                 "id", "kind", "direction", "subject", "body", "occurred_at", "due_at", "done_at",
@@ -1271,7 +1362,7 @@ class _DemoBuilder:
         with connection.cursor() as cursor:
             models_with_ids = [
                 CurrencyRate, LeadSource, LostReason, Tag, Pipeline, Stage, Team, User, Company,
-                Contact, ContactEmail, ContactPhone, Deal, StageChange, Activity,
+                Contact, ContactEmail, ContactPhone, Deal, StageChange, CloseDateChange, Activity,
             ]  # fmt: skip
             for statement in connection.ops.sequence_reset_sql(no_style(), models_with_ids):
                 cursor.execute(statement)
@@ -1284,6 +1375,18 @@ class _DemoBuilder:
                     Deal.contacts.through._meta.db_table,
                 ]
                 cursor.execute("ANALYZE " + ", ".join(tables))
+
+    def _forecast_snapshots(self) -> None:
+        """Weekly forecast snapshots rebuilt from the history just written, so the forecast
+        page shows how accurate each method has been. A large demo skips them (they take a
+        few seconds per ten thousand deals): `salesdesk forecast-backtest --store` adds them."""
+        if self.options.deals > SNAPSHOT_DEALS_LIMIT:
+            return
+        self.progress("forecast snapshots")
+        from salesdesk.goals.snapshots import snapshot_backfill
+
+        stored = snapshot_backfill(since=_timestamp(self.start).date(), now=_timestamp(self.now))
+        self.summary.forecast_snapshots = stored.rows
 
 
 @dataclass
@@ -1302,6 +1405,7 @@ class _DealChunk:
     deal_contacts: list[tuple] = field(default_factory=list)
     deal_tags: list[tuple] = field(default_factory=list)
     changes: list[tuple] = field(default_factory=list)
+    close_changes: list[tuple] = field(default_factory=list)
     activities: list[tuple] = field(default_factory=list)
     activity_contacts: list[tuple] = field(default_factory=list)
 

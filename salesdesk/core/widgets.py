@@ -7,8 +7,10 @@ model choice fields, so a posted id is still checked against the visible queryse
 or invisible id is a field error, like a choice that is not in a select.
 """
 
+from collections.abc import Iterable
+
 from django import forms
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 
@@ -87,6 +89,19 @@ class PickerInput(forms.Widget):
         # The project's template engine (with salesdesk/templates and partials), not the
         # form renderer's, which only knows Django's own widget templates.
         return mark_safe(get_template(template_name).render(context))  # noqa: S308
+
+
+def keeping(queryset: QuerySet, current: Iterable[int | None]) -> QuerySet:
+    """`queryset` (what the user may choose) plus the records `current` already links to.
+
+    Editing a record must not drop a link the user cannot see, such as another rep's company on
+    their own deal: that one stays valid and shows in the picker, while no other invisible
+    record becomes choosable.
+    """
+    ids = [pk for pk in current if pk is not None]
+    if not ids:
+        return queryset
+    return queryset | queryset.model._default_manager.filter(pk__in=ids)
 
 
 def _messages(noun: str) -> dict:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from salesdesk.core.admin import ReadOnlyAdmin
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
@@ -15,6 +16,7 @@ class CompanyAdmin(ReadOnlyAdmin):
     list_display = ["name", "domain", "industry", "country", "owner"]
     list_select_related = ["owner"]
     search_fields = ["name", "domain"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default
 
 
 class ContactEmailInline(admin.TabularInline):

@@ -8,7 +8,7 @@ from salesdesk.accounts import visibility
 from salesdesk.accounts.models import Team, User
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import add_application_error
-from salesdesk.core.widgets import PickerField
+from salesdesk.core.widgets import PickerField, keeping
 from salesdesk.crm.models import Company, Contact, ContactPhone, SavedView, Tag
 from salesdesk.crm.selectors import tag_choices
 
@@ -246,8 +246,9 @@ class ContactForm(StyledForm):
             initial.setdefault("owner", user.pk)
             self._emails, self._phones = [], []
         super().__init__(*args, **kwargs)
-        self.fields["company"].queryset = visibility.scope(user, Company.objects.all()).only(
-            "pk", "name"
+        self.fields["company"].queryset = keeping(
+            visibility.scope(user, Company.objects.all()).only("pk", "name"),
+            [contact.company_id] if contact is not None else [],
         )
         self.fields["tags"].queryset = tag_choices(keep=self.initial.get("tags", ()))
         self.fields["owner"].queryset = assignable_owners(

@@ -5,7 +5,7 @@ from django import forms
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import Team, User
 from salesdesk.core.money import MAX_AMOUNT
-from salesdesk.core.widgets import PickerField, PickerMultipleField
+from salesdesk.core.widgets import PickerField, PickerMultipleField, keeping
 from salesdesk.crm.models import Company, Contact, Tag
 from salesdesk.crm.selectors import tag_choices
 from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage
@@ -90,11 +90,17 @@ class DealForm(StyledForm):
         self.actor = actor
         self.deal = deal
         self.fields["tags"].queryset = tag_choices(keep=self.initial.get("tags", ()))
-        self.fields["company"].queryset = visibility.scope(actor, Company.objects.order_by("name"))
+        # A deal keeps its company and contacts even where the actor cannot see them.
+        self.fields["company"].queryset = keeping(
+            visibility.scope(actor, Company.objects.order_by("name")),
+            [deal.company_id] if deal is not None else [],
+        )
         contacts = visibility.scope(
             actor, Contact.objects.select_related("company").order_by("last_name", "first_name")
         )
-        self.fields["contacts"].queryset = contacts
+        self.fields["contacts"].queryset = keeping(
+            contacts, [contact.pk for contact in deal.contacts.all()] if deal is not None else []
+        )
         self.fields["contacts"].label_from_instance = contact_label
         assignable = [
             user.pk

@@ -205,3 +205,34 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class CloseDateChange(models.Model):
+    """The expected close date of an open deal moved: a slip when `to_date` is later."""
+
+    deal = models.ForeignKey(
+        Deal,
+        on_delete=models.CASCADE,
+        related_name="close_date_changes",
+        db_index=False,  # the (deal, at) index in Meta starts with this column
+    )
+    from_date = models.DateField()
+    to_date = models.DateField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["deal", "at"], name="closedatechange_deal_idx"),
+            models.Index(fields=["at"], name="closedatechange_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_date} → {self.to_date}"
+
+    @property
+    def is_slip(self) -> bool:
+        return self.to_date is None or self.to_date > self.from_date

@@ -13,7 +13,15 @@ from salesdesk.core.models import AuditEntry, CurrencyRate
 from salesdesk.core.money import base_currency, normalize_currency, parse_amount, to_base
 from salesdesk.core.services import clean_text, require_admin, require_assignable, require_change
 from salesdesk.crm.models import Company
-from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage, StageChange
+from salesdesk.pipeline.models import (
+    CloseDateChange,
+    Deal,
+    LeadSource,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 # --- Pipelines and stages (admin) ---------------------------------------------------------
 
@@ -322,6 +330,15 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
                     changes[field], field=field, max_length=limit, required=field == "title"
                 ),
             )
+    if (
+        "expected_close" in changes
+        and deal.status == Deal.Status.OPEN
+        and deal.expected_close is not None
+        and changes["expected_close"] != deal.expected_close
+    ):
+        CloseDateChange.objects.create(
+            deal=deal, from_date=deal.expected_close, to_date=changes["expected_close"], by=actor
+        )
     for field in ("company", "expected_close", "lead_source", "next_step_due", "forecast_category"):
         if field in changes:
             setattr(deal, field, changes[field])

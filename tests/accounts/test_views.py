@@ -1,8 +1,10 @@
+
 """The account pages (profile, password, API tokens, password reset) and the admin pages for
 users, teams and the organization."""
 
 import datetime
 import re
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -575,6 +577,8 @@ def org_form(**changes):
         "reps_see_all": "on",
         "capture_mode": "suggest",
         "follow_up_days": "10",
+        "timezone": "Europe/Berlin",
+        "pipeline_coverage_target": "2.5",
     }
     data.update(changes)
     return data
@@ -592,7 +596,18 @@ def test_organization_settings_are_saved(cast):
         org.reps_see_all,
         org.capture_mode,
         org.follow_up_days,
-    ) == ("Acme Sales", 4, ["acme-group.test", "acme.test"], True, "suggest", 10)
+        org.timezone,
+        org.pipeline_coverage_target,
+    ) == (
+        "Acme Sales",
+        4,
+        ["acme-group.test", "acme.test"],
+        True,
+        "suggest",
+        10,
+        "Europe/Berlin",
+        Decimal("2.5"),
+    )
     assert "acme-group.test\nacme.test</textarea>" in response.content.decode()
 
 
@@ -604,6 +619,8 @@ def test_organization_settings_are_saved(cast):
         ({"follow_up_days": "0"}, "follow_up_days"),
         ({"name": ""}, "name"),
         ({"capture_mode": "magic"}, "capture_mode"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"pipeline_coverage_target": "0"}, "pipeline_coverage_target"),
     ],
 )
 def test_organization_settings_refuse_bad_input(cast, changes, field):

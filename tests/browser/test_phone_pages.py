@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from salesdesk.activities.models import Activity
 from salesdesk.core import views as core_views
@@ -16,7 +17,13 @@ from salesdesk.crm.models import Company, ContactEmail
 from salesdesk.pipeline.models import Deal
 from tests import test_page_queries as pages
 from tests.browser.conftest import sign_in
-from tests.factories import PASSWORD
+from tests.factories import (
+    PASSWORD,
+    LeadSourceFactory,
+    LostReasonFactory,
+    TagFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,3 +153,53 @@ def test_every_page_fits_a_phone_without_console_errors(phone_page, data, role):
 
     assert not found, "\n".join(found)
     assert len(paths) >= (40 if role == "admin" else 20), paths
+
+
+# A table that scrolls sideways inside its .table-responsive box: the crawl above allows it,
+# the settings lists must not need it.
+SCROLLING_TABLES = """() => [...document.querySelectorAll("main .table-responsive")]
+    .filter((box) => box.scrollWidth > box.clientWidth + 1)
+    .map((box) => `${box.scrollWidth}px in ${box.clientWidth}px: ${box.outerHTML.slice(0, 120)}`)"""
+
+
+@pytest.mark.parametrize("kind", ["tags", "lead-sources", "lost-reasons"])
+def test_settings_lists_fit_a_phone_without_scrolling_sideways(phone_page, cast, kind):
+    factory = {"tags": TagFactory, "lead-sources": LeadSourceFactory}.get(kind, LostReasonFactory)
+    factory(name="Referral by an existing customer, DACH region")
+    factory(name="Inbound")
+    sign_in(phone_page, cast.admin, PASSWORD)
+
+    phone_page.goto(f"{phone_page.base_url}/settings/{kind}/")
+
+    rows = phone_page.get_by_role("row")
+    expect(rows).to_have_count(3)  # the header and two rows
+    expect(phone_page.get_by_role("button", name="Deactivate Inbound")).to_be_visible()
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert phone_page.evaluate("window.innerWidth") == WIDTH
+    assert phone_page.evaluate(SCROLLING_TABLES) == []
+    for name in ("Rename Inbound", "Delete Inbound"):
+        box = phone_page.get_by_role("link", name=name).bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= WIDTH, name
+
+
+def test_settings_users_fit_a_phone_with_the_resend_button_in_sight(phone_page, cast):
+    UserFactory(
+        email="nina.newcomer-from-the-dach-region@salesdesk.test",
+        full_name="Nina Newcomer",
+        password=None,  # invited: no password chosen yet
+    )
+    sign_in(phone_page, cast.admin, PASSWORD)
+
+    phone_page.goto(f"{phone_page.base_url}/settings/users/")
+
+    resend = phone_page.get_by_role("button", name="Resend the invitation to Nina Newcomer")
+    expect(resend).to_be_visible()
+    expect(phone_page.get_by_role("row").filter(has_text="Nina Newcomer")).to_contain_text(
+        "Invited"
+    )
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert phone_page.evaluate(SCROLLING_TABLES) == []
+    box = resend.bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= WIDTH

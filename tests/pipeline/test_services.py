@@ -124,3 +124,20 @@ def test_changing_pipeline_puts_deal_in_its_first_stage(cast, pipeline):
     deal.refresh_from_db()
     assert (deal.pipeline, deal.stage) == (other, first)
     assert StageChange.objects.filter(deal=deal, to_stage=first).count() == 1
+
+
+@pytest.mark.django_db
+def test_moving_the_expected_close_of_an_open_deal_records_the_change(cast, pipeline):
+    deal = DealFactory(
+        stage=pipeline.stages.first(), owner=cast.alice, expected_close=datetime.date(2026, 3, 31)
+    )
+    services.deal_update(actor=cast.alice, deal=deal, expected_close=datetime.date(2026, 4, 30))
+    services.deal_update(actor=cast.alice, deal=deal, expected_close=datetime.date(2026, 4, 15))
+    services.deal_update(actor=cast.alice, deal=deal, expected_close=datetime.date(2026, 4, 15))
+    services.deal_update(actor=cast.alice, deal=deal, title="Same date, new title")
+    changes = list(deal.close_date_changes.values_list("from_date", "to_date", "by"))
+    assert changes == [
+        (datetime.date(2026, 3, 31), datetime.date(2026, 4, 30), cast.alice.id),
+        (datetime.date(2026, 4, 30), datetime.date(2026, 4, 15), cast.alice.id),
+    ]
+    assert [c.is_slip for c in deal.close_date_changes.all()] == [True, False]

@@ -9,7 +9,7 @@
  * matching what was typed; choosing one fills the hidden input, or adds a chip with a remove
  * button to a multiple picker. Enter in the box chooses the first match. What the box shows
  * is what the form sends: leaving it with text that matches no choice brings back the chosen
- * name, emptying it chooses nothing.
+ * name, emptying it chooses nothing. An opened list is scrolled into sight.
  */
 (() => {
   const Salesdesk = (window.Salesdesk = window.Salesdesk || {});
@@ -125,7 +125,11 @@
       const open = list.children.length > 0 && document.activeElement === input;
       list.hidden = !open;
       input.setAttribute("aria-expanded", String(open));
-      if (!open) {
+      if (open) {
+        // A box near the bottom of a phone's screen opens its list below the edge: scroll the
+        // least that shows the whole list (nothing moves when it is in sight already).
+        list.scrollIntoView({ block: "nearest" });
+      } else {
         list.replaceChildren();
       }
     });

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from salesdesk.goals import views
+
+urlpatterns = [
+    path("goals/", views.goal_list, name="goal-list"),
+    path("goals/new/", views.goal_create, name="goal-create"),
+    path("goals/roll-over/", views.goal_roll_over, name="goal-roll-over"),
+    path("goals/<int:pk>/edit/", views.goal_edit, name="goal-edit"),
+    path("goals/<int:pk>/delete/", views.goal_delete, name="goal-delete"),
+]
