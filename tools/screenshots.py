@@ -5,8 +5,9 @@
 Loads `salesdesk demo --users 25 --deals 5000 --anchor 2026-11-25` into a SQLite database in a
 temporary var directory, serves it with `salesdesk serve` on a free port, signs in as the demo
 rep in Debian's Chromium (/usr/bin/chromium, driven by Playwright) and saves one PNG of the
-viewport per page. The same seed and anchor give the same records, so the pictures only change
-when the pages do; the dates in them follow the machine's clock.
+viewport per page, then does the same for the dashboards as the demo manager. The same seed and
+anchor give the same records, so the pictures only change when the pages do; the dates in them
+follow the machine's clock.
 """
 
 import contextlib
@@ -66,6 +67,7 @@ def busiest(queryset, related):
 print(json.dumps({
     "deal": busiest(Deal.objects.filter(status="open"), "activities"),
     "contact": busiest(Contact.objects.all(), "activities"),
+    "rep": rep.pk,
 }))
 """
 
@@ -189,6 +191,15 @@ def main() -> None:
         shoot(desktop, url, f"/deals/{picked['deal']}/", "deal.png", TALL)
         phone = signed_in_page(browser, url, emails["rep"], password, **PHONE)
         shoot(phone, url, "/board/", "phone-board.png")
+        print(f"Signed in as {emails['manager']}:")
+        manager = signed_in_page(browser, url, emails["manager"], password, **DESKTOP)
+        shoot(manager, url, "/dashboards/revenue/", "revenue-dashboard.png", TALL)
+        shoot(manager, url, "/dashboards/team/", "team-dashboard.png", TALL)
+        shoot(manager, url, "/goals/", "goals.png", TALL)
+        shoot(manager, url, "/forecast/", "forecast.png", TALL)
+        shoot(manager, url, f"/reviews/{picked['rep']}/", "review.png", TALL)
+        manager_phone = signed_in_page(browser, url, emails["manager"], password, **PHONE)
+        shoot(manager_phone, url, "/dashboards/team/", "phone-team-dashboard.png")
         browser.close()
 
 

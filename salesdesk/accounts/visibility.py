@@ -10,6 +10,14 @@
 - An activity is also visible to whoever can see its deal, so a deal's timeline is complete.
 
 Records you cannot see are 404 ("does not exist"), never 403, so their existence does not leak.
+
+People's numbers follow their own rules, kept here too:
+
+- Goals are seen by the whole team, whatever record visibility says: everyone sees their own
+  goals, their team's and its members'; managers also those of the teams they manage; admins all.
+  Managers set goals for the teams they manage or belong to and their members; admins for anyone.
+- 1:1 reviews: admins review anyone, managers the members of the teams they manage or belong
+  to; nobody reviews themself.
 """
 
 from django.db.models import Model, Q, QuerySet
@@ -38,8 +46,16 @@ def _reps_see_all(user) -> bool:
     return cached
 
 
-def _is_signed_in(user) -> bool:
+def is_signed_in(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
+
+
+_is_signed_in = is_signed_in
+
+
+def team_ids(user) -> list[int]:
+    """The teams `user` belongs to or manages (a manager's reach; any role's own team)."""
+    return _team_ids(user)
 
 
 def owner_scope(user, *, owner: str = "owner", for_change: bool = False) -> Q:
@@ -89,3 +105,49 @@ def can_assign_to(user, owner) -> bool:
 def can_administer(user) -> bool:
     """Pipelines, stages, lead sources, lost reasons, tags, teams, users, rates and settings."""
     return _is_signed_in(user) and user.is_admin
+
+
+# --- Goals and reviews ----------------------------------------------------------------------
+
+
+def goal_scope(user) -> Q:
+    """A filter on Goal: the goals `user` sees (see the module docstring)."""
+    if not is_signed_in(user):
+        return NOTHING
+    if user.is_admin:
+        return Q()
+    teams = _goal_team_ids(user)
+    return Q(user_id=user.pk) | Q(team_id__in=teams) | Q(user__team_id__in=teams)
+
+
+def _goal_team_ids(user) -> list[int]:
+    if user.role == Role.MANAGER:
+        return _team_ids(user)
+    return [user.team_id] if user.team_id else []
+
+
+def can_set_goals(user) -> bool:
+    """Managers and admins set goals (managers for their teams); reps and SDRs do not."""
+    return is_signed_in(user) and (user.is_admin or user.role == Role.MANAGER)
+
+
+def can_set_goal_for(user, *, owner=None, team=None) -> bool:
+    """May `user` set the goal of `owner` (a user) or of `team`?"""
+    if not can_set_goals(user):
+        return False
+    if user.is_admin:
+        return True
+    if team is not None:
+        return team.pk in _team_ids(user)
+    return owner is not None and owner.team_id is not None and owner.team_id in _team_ids(user)
+
+
+def reviewed_by(user) -> Q:
+    """A filter on User: the people whose 1:1 reviews `user` holds (never `user` themself)."""
+    if not is_signed_in(user):
+        return NOTHING
+    if user.is_admin:
+        return ~Q(pk=user.pk)
+    if user.role != Role.MANAGER:
+        return NOTHING
+    return Q(team_id__in=_team_ids(user)) & ~Q(pk=user.pk)

@@ -64,11 +64,16 @@ class DashboardFilterForm(forms.Form):
     export = forms.ChoiceField(choices=[("", ""), *EXPORTS.items()], required=False)
 
     def __init__(self, data, *, stages, users, teams, current_month: Period, **kwargs):
-        super().__init__(data, **kwargs)
-        self.current_month = current_month
-        self.default_period = period_containing(
+        default_period = period_containing(
             current_month.start, PeriodKind.QUARTER, current_month.fiscal_start_month
         )
+        if not (data or {}).get("period"):
+            # The select shows the period the page is on, not its first option.
+            data = data.copy() if data is not None else {}
+            data["period"] = default_period.key
+        super().__init__(data, **kwargs)
+        self.current_month = current_month
+        self.default_period = default_period
         pipelines = {stage.pipeline_id: stage.pipeline.name for stage in stages}
         self.fields["pipeline"].choices = [("", "All pipelines"), *pipelines.items()]
         self.fields["team"].choices = [("", "All teams"), *((t.pk, t.name) for t in teams)]

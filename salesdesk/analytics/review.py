@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from salesdesk.accounts import visibility
-from salesdesk.accounts.models import OrganizationSettings, Role, User
+from salesdesk.accounts.models import OrganizationSettings, User
 from salesdesk.activities.my_day import stale_condition
 from salesdesk.analytics import metrics
 from salesdesk.analytics.models import CoachingNote, Review
@@ -72,35 +72,17 @@ def zone_of(user) -> zoneinfo.ZoneInfo:
 # --- Who reviews whom ---------------------------------------------------------------------
 
 
-def _is_signed_in(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
-
-
-def _reviewed_by(actor) -> Q:
-    """The users `actor` may review, as a filter on User (never the actor themself)."""
-    if not _is_signed_in(actor):
-        return Q(pk__in=[])
-    if actor.is_admin:
-        return ~Q(pk=actor.pk)
-    if actor.role != Role.MANAGER:
-        return Q(pk__in=[])
-    teams = Q(team__manager=actor)
-    if actor.team_id is not None:
-        teams |= Q(team_id=actor.team_id)
-    return teams & ~Q(pk=actor.pk)
-
-
 def reviewable_reps(actor) -> QuerySet[User]:
     """The active users `actor` holds 1:1s with, by name."""
     return (
-        User.objects.filter(_reviewed_by(actor), is_active=True)
+        User.objects.filter(visibility.reviewed_by(actor), is_active=True)
         .select_related("team")
         .order_by("full_name", "email")
     )
 
 
 def can_review(actor, rep: User) -> bool:
-    return User.objects.filter(_reviewed_by(actor), pk=rep.pk).exists()
+    return User.objects.filter(visibility.reviewed_by(actor), pk=rep.pk).exists()
 
 
 def scorecard_rep(actor, user_id: int) -> tuple[User, bool] | None:
@@ -108,11 +90,15 @@ def scorecard_rep(actor, user_id: int) -> tuple[User, bool] | None:
 
     One query; a deactivated rep's scorecard stays readable (their history is still theirs).
     """
-    if not _is_signed_in(actor):
+    if not visibility.is_signed_in(actor):
         return None
     if user_id == actor.pk:
         return actor, False
-    rep = User.objects.filter(_reviewed_by(actor), pk=user_id).select_related("team").first()
+    rep = (
+        User.objects.filter(visibility.reviewed_by(actor), pk=user_id)
+        .select_related("team")
+        .first()
+    )
     return (rep, True) if rep is not None else None
 
 

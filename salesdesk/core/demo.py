@@ -32,6 +32,7 @@ from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
 from salesdesk.core.models import CurrencyRate
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
+from salesdesk.goals.demo import demo_goals
 from salesdesk.pipeline.models import (
     CloseDateChange,
     Deal,
@@ -396,6 +397,7 @@ class DemoSummary:
     close_date_changes: int = 0
     activities: int = 0
     forecast_snapshots: int = 0
+    goals: int = 0
     seconds: float = 0.0
 
     @property
@@ -409,9 +411,8 @@ class DemoSummary:
             f"{self.contacts:,} contacts, {self.deals:,} deals ({self.open:,} open, "
             f"{self.won:,} won, {self.lost:,} lost: {self.win_rate:.1%} of closed deals won), "
             f"{self.stage_changes:,} stage changes, {self.close_date_changes:,} close date "
-            f"changes, {self.activities:,} activities, {self.forecast_snapshots:,} forecast "
-            "snapshot rows "
-            f"in {self.seconds:.1f} s."
+            f"changes, {self.activities:,} activities, {self.goals:,} goals, "
+            f"{self.forecast_snapshots:,} forecast snapshot rows in {self.seconds:.1f} s."
         )
 
 
@@ -645,6 +646,7 @@ class _DemoBuilder:
         self._deals()
         self._touches()
         self._finish()
+        self.summary.goals = demo_goals(anchor=self.options.anchor)
         self._forecast_snapshots()
         return self.summary, login
 
@@ -1165,7 +1167,7 @@ class _DemoBuilder:
                 if _timestamp(revised).date() != _timestamp(expected).date():
                     changes.append((expected, revised, at + 60))
                     expected = revised
-        push_until(end)
+        push_until(end - 3600)  # nothing in the hour before the deal closes
         if status == Deal.Status.WON and _timestamp(expected).date() != _timestamp(closed).date():
             at = max(closed - rng.randrange(600, 2 * DAY), (changes[-1][2] if changes else 0) + 60)
             if at < closed:
@@ -1377,15 +1379,21 @@ class _DemoBuilder:
                 cursor.execute("ANALYZE " + ", ".join(tables))
 
     def _forecast_snapshots(self) -> None:
-        """Weekly forecast snapshots rebuilt from the history just written, so the forecast
-        page shows how accurate each method has been. A large demo skips them (they take a
-        few seconds per ten thousand deals): `salesdesk forecast-backtest --store` adds them."""
+        """The win curves the forecast page reads, measured on the history just written, and
+        forecast snapshots rebuilt from it (the last week before each month: the ones
+        accuracy is measured on), so the page shows how accurate each method has been. A large
+        demo skips the snapshots (a second or more per week rebuilt): `salesdesk
+        forecast-backtest --store` adds them, every week."""
+        from salesdesk.goals.snapshots import curves_store, snapshot_backfill
+
+        self.progress("forecast curves")
+        curves_store(now=_timestamp(self.now))
         if self.options.deals > SNAPSHOT_DEALS_LIMIT:
             return
         self.progress("forecast snapshots")
-        from salesdesk.goals.snapshots import snapshot_backfill
-
-        stored = snapshot_backfill(since=_timestamp(self.start).date(), now=_timestamp(self.now))
+        stored = snapshot_backfill(
+            since=_timestamp(self.start).date(), now=_timestamp(self.now), every_week=False
+        )
         self.summary.forecast_snapshots = stored.rows
 
 

@@ -8,37 +8,47 @@ see (filtered like `metrics.Slice`: pipeline, team, rep):
   times the stage probability an admin typed;
 - **best case**: committed + every open deal expected in the period;
 - **commit**: committed + the open deals expected in the period that their rep calls commit;
-- **historical**: committed + every open deal times the chance, measured from this
-  organization's own history, that a deal in its stage is won inside the period.
+- **historical**: committed + every open deal times the chance, measured on this
+  organization's own history, that a deal in its stage is won inside the period + the deals
+  not created yet, at the usual pace and win rate.
 
 The historical model
 --------------------
 Typed probabilities are guesses, and expected close dates are a rep's hope: they slip. The
 historical method uses neither. For every stage S it replays what happened to the deals that
-entered S (each deal's last entry into S, before the instant of the forecast) and measures,
-day by day after the entry, how many were won, lost, or are still open. From that it builds
-the stage's *win curve*: the chance that a deal entering S is won on day L after entering.
+entered S before the instant of the forecast (each deal from its last entry into S): day by
+day after the entry, how many were won, lost, or are still open. From that it builds the
+stage's *win curve*: the chance that a deal entering S is won on day L after entering.
 "Share of the deals that entered S, and were closed, that ended won" is the stage-to-won
-conversion rate; but counted among closed deals only it is biased low while the history is
-young, because losses come quickly and wins take months. The curve therefore counts the
-deals still open as "at risk" up to their current age (the Aalen-Johansen estimator of
-survival analysis with two outcomes), so the eventual win rate and the timing both come out
-right without waiting for every deal to close.
+conversion rate (`WinCurve.conversion`); counted among closed deals only it is biased low
+while history is young, because losses come quickly and wins take months, and the cycle
+lengths of the won ones are biased short. The curve therefore counts the deals still open as
+"at risk" up to their current age (the Aalen-Johansen estimator of survival analysis, lost
+being the competing outcome), so rate and timing both come out right without waiting for
+every deal to close.
 
-An open deal in stage S is then forecast as a deal entering S now: its chance of being won
-inside [period start, period end) is the curve's mass over the days from now to the period's
-start and end. Treating it "as entering now" (rather than "open for as long as it has been")
-keeps a deal stuck in an early stage from being counted as if it had moved on; it needs no
-expected close date at all, so slipping dates do not move it. The cycle lengths (days from
-entering S to winning) replace the typed expected close wherever the history is rich enough:
-a stage with fewer than MIN_CLOSED closed deals behind it falls back to its typed probability
-and the deals' expected close dates (the weighted method).
+An open deal in stage S is forecast as a deal entering S now: its chance of being won inside
+[period start, period end) is the curve's mass over the days from now to the period's start
+and end. Treating it "as entering now" (rather than "open for as long as it has been") keeps
+a deal stuck in an early stage from being counted as if it had moved on. It needs no expected
+close date, so slipping dates do not move it: the measured cycle lengths replace the typed
+expected close wherever the history is rich enough. A stage with fewer than MIN_CLOSED
+closed deals behind it falls back to its typed probability and the deals' expected close
+dates (the weighted method). Deals not created yet are expected at the value created per day
+over the last NEW_DEALS_WINDOW (per rep when grouped), won on the curve measured from
+creation: a deal created on day d of the window counts with that curve's mass over the days
+left in the period after d.
+
+On the demo data (reps optimistic about close dates, typed probabilities below the real
+rates) `salesdesk forecast-backtest` gives, over the nine months with history, a MAPE of 6.8%
+(bias -0.1%) for the historical method against 22.7% (bias +22.7%) for the weighted one.
 
 Rates are the organization's, measured over all its deals (a rep's own few deals would give
 noisy curves); the deals they are applied to are those the user may see. Everything that
-reads many rows is a grouped SQL query: one for the curves (by stage, outcome and day), one for
-the open deals (by stage, with a conditional sum per period), one for what was won. Python only
-combines those few aggregated rows.
+reads many rows is a grouped SQL query: the curves (by stage, outcome and day; and by outcome
+and day from creation), the open deals (by stage, with a conditional sum per period), what
+was won and created (conditional sums). Python only combines those aggregated rows, a few
+per stage and day of history at most.
 """
 
 import datetime
@@ -75,7 +85,7 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.analytics import metrics
-from salesdesk.goals.models import ForecastSnapshot
+from salesdesk.goals.models import ForecastCurves, ForecastSnapshot
 from salesdesk.goals.periods import Period, PeriodKind, current_period
 from salesdesk.pipeline.models import CloseDateChange, Deal, Stage, StageChange
 
@@ -240,6 +250,30 @@ class WinCurves:
     stages: dict[int, WinCurve]  # from entering each stage
     creation: WinCurve  # from a deal's creation
 
+    def as_dict(self) -> dict:
+        def one(curve: WinCurve) -> dict:
+            return {
+                "entries": curve.entries,
+                "closed": curve.closed,
+                "won": curve.won,
+                "daily": curve.daily,
+            }
+
+        return {
+            "stages": {str(stage_id): one(curve) for stage_id, curve in self.stages.items()},
+            "creation": one(self.creation),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "WinCurves":
+        def one(values: dict) -> WinCurve:
+            return WinCurve(values["entries"], values["closed"], values["won"], values["daily"])
+
+        return cls(
+            stages={int(key): one(values) for key, values in data["stages"].items()},
+            creation=one(data["creation"]),
+        )
+
 
 def _outcomes(instant: datetime.datetime, closed_at: str, started: str, prefix: str = ""):
     """Outcome ("won", "lost", "open") and day of each row as of `instant`."""
@@ -298,6 +332,28 @@ def win_curves(*, instant: datetime.datetime, pipeline_id: int | None = None) ->
         stages={stage_id: _curve(stage_rows) for stage_id, stage_rows in by_stage.items()},
         creation=_curve((row["outcome"], row["day"], row["count"]) for row in creations),
     )
+
+
+# Stored curves older than this are not used: the nightly job has stopped.
+CURVES_MAX_AGE = datetime.timedelta(days=2)
+
+
+def current_curves(*, now: datetime.datetime, pipeline_id: int | None = None) -> WinCurves:
+    """The curves to forecast with now: those the nightly job measured (at most
+    CURVES_MAX_AGE old; a day's new history barely moves them), else measured on the spot.
+    Measuring reads every stage change: seconds on a million deals."""
+    stored = (
+        ForecastCurves.objects.filter(
+            pipeline_key=pipeline_id or 0,
+            measured_at__gt=now - CURVES_MAX_AGE,
+            measured_at__lte=now,
+        )
+        .values_list("curves", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return WinCurves.from_dict(stored)
+    return win_curves(instant=now, pipeline_id=pipeline_id)
 
 
 def _new_business_days(curve: WinCurve, first_day: int, end_day: int) -> float:
@@ -393,7 +449,7 @@ def forecast_figures(
     Returns {group value: [Figures per period]} ({None: [...]} without `group`), unrounded so
     that groups add up exactly. `replay` rebuilds each deal's state at `instant` from history
     (backtests and backfilled snapshots); otherwise deals are read as they stand now and
-    `instant` is now. `curves` come from `win_curves` at the same instant. Four queries.
+    `instant` is now. `curves` come from `win_curves` at the same instant. Three queries.
     """
     bounds = [period.bounds(tz) for period in periods]
     group_fields = [group] if group else []
@@ -546,7 +602,7 @@ def forecast(
         periods=periods,
         instant=now,
         tz=tz,
-        curves=win_curves(instant=now, pipeline_id=pipeline_id),
+        curves=current_curves(now=now, pipeline_id=pipeline_id),
     ).get(None) or [Figures() for _ in periods]
     goals = _goals(actor, periods, team_id=team_id, owner_id=owner_id)
     rows = []

@@ -173,7 +173,7 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rows": rows,
             "period": period,
-            "page": paginate(request, deals),
+            "page": paginate(request, deals, per_page=25),
             "slipped": selectors.most_slipped_deals(actor=request.user, **filters),
             "accuracy": accuracy,
             "accuracy_methods": ACCURACY_METHODS,

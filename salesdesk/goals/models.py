@@ -189,3 +189,19 @@ class ForecastSnapshot(models.Model):
             f"{self.week} · {self.scope} {self.scope_id} · {self.period_kind} "
             f"{self.period_start} · {self.method} {self.value}"
         )
+
+
+class ForecastCurves(models.Model):
+    """The historical forecast's win curves, measured on all history by a nightly job.
+
+    Measuring them reads every stage change; pages read this row instead (see
+    goals.forecast.current_curves). `pipeline_key` is the pipeline's id, 0 for all pipelines;
+    `curves` holds each stage's curve and the curve from creation (WinCurves.as_dict).
+    """
+
+    pipeline_key = models.PositiveBigIntegerField(unique=True)
+    measured_at = models.DateTimeField()
+    curves = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"curves of pipeline {self.pipeline_key or 'all'} at {self.measured_at}"

@@ -1,11 +1,9 @@
 """Goals and how far each has come.
 
 Who sees which goals: goals that the whole team can see keep everyone pointed the same way, so
-the list of goals is not limited by record visibility but by team:
-
-- everyone sees their own goals, the goals of their team and of its members;
-- managers also see those of the teams they manage, and of their members;
-- admins see all goals.
+the list of goals is not limited by record visibility but by team (`visibility.goal_scope`):
+everyone sees their own goals, their team's and its members'; managers also the teams they
+manage; admins all goals.
 
 The figures of a goal ("achieved", "expected", "best case") are the goal owner's, whoever
 looks: a rep sees how far a teammate is even though that teammate's deals are not theirs to
@@ -27,6 +25,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.analytics import metrics
 from salesdesk.goals.models import Goal
@@ -89,52 +88,18 @@ def period_from_key(key: str | None, org: OrganizationSettings) -> Period:
     return period
 
 
-# --- Who sees and who sets goals -----------------------------------------------------------
-
-
-def _signed_in(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
-
-
-def goal_team_ids(user) -> list[int]:
-    """The teams whose goals `user` sees besides their own: their team, and managed ones."""
-    cached = getattr(user, "_goal_team_ids", None)
-    if cached is None:
-        ids = {user.team_id} if user.team_id else set()
-        if user.role == Role.MANAGER:
-            ids.update(user.managed_teams.values_list("id", flat=True))
-        cached = sorted(ids)
-        user._goal_team_ids = cached
-    return cached
-
-
-def goal_scope(user) -> Q:
-    if not _signed_in(user):
-        return Q(pk__in=[])
-    if user.is_admin:
-        return Q()
-    team_ids = goal_team_ids(user)
-    return Q(user_id=user.pk) | Q(team_id__in=team_ids) | Q(user__team_id__in=team_ids)
+# --- Who sees and who sets goals (the rules live in accounts/visibility.py) -----------------
 
 
 def visible_goals(actor) -> QuerySet[Goal]:
-    return Goal.objects.filter(goal_scope(actor))
+    return Goal.objects.filter(visibility.goal_scope(actor))
 
 
-def can_set_goals(user) -> bool:
-    """Managers and admins set goals (managers for their teams); reps and SDRs do not."""
-    return _signed_in(user) and (user.is_admin or user.role == Role.MANAGER)
+can_set_goals = visibility.can_set_goals
 
 
 def can_set_goal_for(actor, *, user: User | None = None, team: Team | None = None) -> bool:
-    if not can_set_goals(actor):
-        return False
-    if actor.is_admin:
-        return True
-    team_ids = goal_team_ids(actor)
-    if team is not None:
-        return team.pk in team_ids
-    return user is not None and user.team_id is not None and user.team_id in team_ids
+    return visibility.can_set_goal_for(actor, owner=user, team=team)
 
 
 def goal_owner_choices(actor) -> tuple[QuerySet[Team], QuerySet[User]]:
@@ -143,7 +108,7 @@ def goal_owner_choices(actor) -> tuple[QuerySet[Team], QuerySet[User]]:
         return Team.objects.none(), User.objects.none()
     teams, users = Team.objects.order_by("name"), User.objects.filter(is_active=True)
     if not actor.is_admin:
-        team_ids = goal_team_ids(actor)
+        team_ids = visibility.team_ids(actor)
         teams, users = teams.filter(pk__in=team_ids), users.filter(team_id__in=team_ids)
     return teams, users.order_by("full_name", "email")
 

@@ -1,4 +1,6 @@
-"""Weekly forecast snapshots: what every method said, kept to measure its accuracy later.
+"""Weekly forecast snapshots, and the nightly measure of the win curves.
+
+What every method said is kept to measure its accuracy later.
 
 Once a week (tasks.forecast_snapshot_weekly) the forecast of every period ahead is stored
 for the organization, each team and each rep, per method; when a period is over, what was
@@ -31,12 +33,29 @@ from salesdesk.goals.forecast import (
     periods_ahead,
     win_curves,
 )
-from salesdesk.goals.models import ForecastSnapshot
+from salesdesk.goals.models import ForecastCurves, ForecastSnapshot
 from salesdesk.goals.periods import Period
-from salesdesk.pipeline.models import Deal
+from salesdesk.pipeline.models import Deal, Pipeline
 
 Scope = ForecastSnapshot.Scope
 SNAPSHOT_HOUR = 5  # the weekly job's hour on Mondays; backfilled weeks use the same instant
+
+
+@transaction.atomic
+def curves_store(*, now: datetime.datetime | None = None) -> int:
+    """Measure the win curves of all pipelines together and of each one, and keep them for
+    the pages (goals.forecast.current_curves); returns how many sets were stored."""
+    now = now or timezone.now()
+    keys = [None, *Pipeline.objects.order_by("pk").values_list("pk", flat=True)]
+    for pipeline_id in keys:
+        ForecastCurves.objects.update_or_create(
+            pipeline_key=pipeline_id or 0,
+            defaults={
+                "measured_at": now,
+                "curves": win_curves(instant=now, pipeline_id=pipeline_id).as_dict(),
+            },
+        )
+    return len(keys)
 
 
 @dataclass(frozen=True)
@@ -198,11 +217,19 @@ def snapshot_actuals_fill(*, now: datetime.datetime | None = None) -> int:
     return filled
 
 
-def snapshot_backfill(*, since: datetime.date, now: datetime.datetime | None = None) -> Stored:
+def _is_last_week_of_month(week: datetime.date) -> bool:
+    """The last Monday before a month begins: its snapshot is the forecast of record."""
+    return (week + datetime.timedelta(weeks=1)).month != week.month
+
+
+def snapshot_backfill(
+    *, since: datetime.date, now: datetime.datetime | None = None, every_week: bool = True
+) -> Stored:
     """Rebuild the weekly snapshots from the week of `since` to last week from history.
 
     Weeks before MIN_WON_BEFORE deals had been won are left out (too little history to
-    measure anything); weeks already stored are kept as they are.
+    measure anything); weeks already stored are kept as they are. Without `every_week` only
+    the last week before each month is rebuilt: the snapshots accuracy is measured on.
     """
     now = now or timezone.now()
     tz = OrganizationSettings.get().timezone
@@ -221,8 +248,11 @@ def snapshot_backfill(*, since: datetime.date, now: datetime.datetime | None = N
     commit_stages = typical_commit_stages()
     rows = weeks = 0
     while week < this_week:
-        rows += snapshot_take(now=week_instant(week, tz), replay=True, commit_stages=commit_stages)
-        weeks += 1
+        if every_week or _is_last_week_of_month(week):
+            rows += snapshot_take(
+                now=week_instant(week, tz), replay=True, commit_stages=commit_stages
+            )
+            weeks += 1
         week += datetime.timedelta(weeks=1)
     snapshot_actuals_fill(now=now)
     return Stored(rows, weeks)

@@ -1,4 +1,3 @@
-
 """The account pages (profile, password, API tokens, password reset) and the admin pages for
 users, teams and the organization."""
 

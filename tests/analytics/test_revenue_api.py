@@ -129,5 +129,5 @@ def test_anonymous_callers_get_401(client):
 @pytest.mark.django_db
 def test_a_fixed_number_of_queries(world, api_client, django_assert_num_queries):
     caller = api_client(world.cast.manager)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(18):
         assert caller.get(URL, {"period": "fy2026"}).status_code == 200

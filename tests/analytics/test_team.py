@@ -465,4 +465,4 @@ def test_query_count_for_a_manager_does_not_grow_either(cast, pipeline):
     large.save()
     # A manager adds visibility's reads: reps_see_all, and the managed teams (twice: for
     # records and for goals).
-    assert _queries(cast.manager, small) == _queries(cast.manager, large) == QUERIES + 3
+    assert _queries(cast.manager, small) == _queries(cast.manager, large) == QUERIES + 2

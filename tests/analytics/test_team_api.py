@@ -182,5 +182,5 @@ def test_query_count_is_constant(cast, world, api_client, django_assert_num_quer
     caller = api_client(cast.manager)
     # The token and its last use; settings; the dashboard as on the page (Q1 is over, so the
     # goals read no expected pipeline).
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(19):
         caller.get(URL, {"period": "fy2026-q1"})

@@ -16,7 +16,8 @@ from salesdesk.activities.models import Activity
 from salesdesk.core.demo import DemoOptions, demo_load, demo_reset
 from salesdesk.core.models import CurrencyRate
 from salesdesk.crm.models import Company, ContactEmail
-from salesdesk.pipeline.models import Deal, StageChange
+from salesdesk.goals.models import ForecastSnapshot
+from salesdesk.pipeline.models import CloseDateChange, Deal, StageChange
 
 ANCHOR = datetime.date(2025, 6, 30)
 NOW = datetime.datetime(2025, 6, 30, 17, tzinfo=datetime.UTC)
@@ -49,6 +50,16 @@ def snapshot() -> dict:
             )
         ),
         "emails": sorted(ContactEmail.objects.values_list("email", flat=True)),
+        "close_dates": list(
+            CloseDateChange.objects.order_by("at", "id").values_list(
+                "deal__title", "from_date", "to_date", "at"
+            )
+        ),
+        "snapshots": list(
+            ForecastSnapshot.objects.order_by(
+                "week", "period_start", "period_kind", "scope", "scope_id", "method"
+            ).values_list("week", "period_start", "method", "scope", "value", "actual")
+        ),
         "users": sorted(User.objects.values_list("email", "full_name", "role", "team__name")),
     }  # fmt: skip
 
@@ -171,6 +182,44 @@ def test_stage_history_is_ordered_and_ends_at_the_current_stage(demo):
         assert {change.by_id for change in changes} == {deal.owner_id}
         assert deal.stage.pipeline_id == deal.pipeline_id
         assert deal.stage_entered_at <= (deal.closed_at or NOW)
+
+
+def test_close_dates_slip_and_their_history_leads_to_the_deals_date(demo):
+    history = defaultdict(list)
+    for change in CloseDateChange.objects.order_by("at", "id"):
+        history[change.deal_id].append(change)
+    deals = Deal.objects.in_bulk()
+    slips = 0
+
+    for deal_id, changes in history.items():
+        deal = deals[deal_id]
+        for before, after in itertools.pairwise(changes):
+            assert after.from_date == before.to_date
+            assert after.at > before.at
+        assert changes[-1].to_date == deal.expected_close
+        assert deal.created_at < changes[0].at
+        assert changes[-1].at < (deal.closed_at or NOW)
+        assert {change.by_id for change in changes} == {deal.owner_id}
+        slips += sum(change.is_slip for change in changes)
+    assert slips > len(history) / 2  # reps push dates out more than they pull them in
+    for deal in Deal.objects.filter(status=Deal.Status.WON):
+        assert deal.expected_close == deal.closed_at.date()  # set on the day of the win
+
+
+def test_forecast_snapshots_are_rebuilt_for_the_accuracy_record(db):
+    load(deals=1500)
+
+    weeks = sorted(set(ForecastSnapshot.objects.values_list("week", flat=True)))
+
+    assert weeks  # the last Monday before each month with enough history
+    assert all((week + datetime.timedelta(days=7)).month != week.month for week in weeks)
+    assert all(week.weekday() == 0 for week in weeks)
+    assert not ForecastSnapshot.objects.filter(is_backfilled=False).exists()
+    ended = ForecastSnapshot.objects.filter(
+        period_kind="month", period_start__lt=datetime.date(2025, 6, 1)
+    )
+    assert ended.exists()
+    assert not ended.filter(actual__isnull=True).exists()
 
 
 def test_contact_emails_are_unique_and_lower_case(demo):

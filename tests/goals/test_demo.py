@@ -20,8 +20,10 @@ QUARTER = Period("quarter", datetime.date(2025, 4, 1))
 
 @pytest.fixture
 def demo(db):
-    demo_load(options=DemoOptions(users=8, deals=300, anchor=ANCHOR), password="a demo password")
-    return demo_goals(anchor=ANCHOR)
+    summary, _ = demo_load(
+        options=DemoOptions(users=8, deals=300, anchor=ANCHOR), password="a demo password"
+    )
+    return summary.goals
 
 
 def test_every_rep_and_team_gets_goals_and_a_second_run_adds_none(demo):

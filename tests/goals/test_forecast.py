@@ -288,3 +288,35 @@ def test_pipeline_filter_limits_deals_and_curves(cast, org, proposal_history):
 
     assert mine.historical == Decimal("1000.00")
     assert others.historical == Decimal("0.00")
+
+
+def test_pages_use_the_curves_the_nightly_job_measured(cast, org, stages, proposal_history):
+    from salesdesk.goals import snapshots, tasks
+    from salesdesk.goals.models import ForecastCurves
+
+    snapshots.curves_store(now=NOW - DAY)
+    # Later history: twelve deals won one day after entering Proposal.
+    for _ in range(12):
+        deal = closed(
+            stages["Proposal"],
+            cast.bob,
+            "100",
+            Deal.Status.WON,
+            NOW - 49 * DAY,
+            created_at=NOW - 100 * DAY,
+        )
+        StageChange.objects.create(deal=deal, to_stage=stages["Proposal"], at=NOW - 50 * DAY)
+
+    (stored,) = forecast.forecast(actor=cast.admin, periods=[MARCH], now=NOW)
+    ForecastCurves.objects.update(measured_at=NOW - 3 * DAY)  # the job stopped: too old
+    (measured,) = forecast.forecast(actor=cast.admin, periods=[MARCH], now=NOW)
+
+    assert stored.historical == Decimal("1000.00")
+    # 24 entries: day 1, 12 won (1/2); day 5, 5 of 12 lost (7/24 go on); day 10, 5 of 7 won
+    # (5/24): 2,400 x 17/24.
+    assert measured.historical == Decimal("1700.00")
+    tasks.forecast_curves_nightly.call_local()
+    assert sorted(ForecastCurves.objects.values_list("pipeline_key", flat=True)) == [
+        0,
+        stages["Proposal"].pipeline_id,
+    ]

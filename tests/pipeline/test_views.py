@@ -608,3 +608,28 @@ def test_next_step_inline(client, cast, deal):
     assert "1970 to 2200." in bad.content.decode()
     deal.refresh_from_db()
     assert deal.next_step == "Demo for the CFO"
+
+
+def test_edit_sets_the_forecast_category_and_keeps_it_when_left_out(client, cast, deal):
+    form = {
+        "title": deal.title,
+        "owner": cast.alice.pk,
+        "pipeline": deal.pipeline_id,
+        "amount": "1000",
+        "currency": "EUR",
+    }
+    client = _signed_in(client, cast.alice)
+    assert (
+        client.post(f"/deals/{deal.pk}/edit/", {**form, "forecast_category": "commit"}).status_code
+        == 302
+    )
+    deal.refresh_from_db()
+    assert deal.forecast_category == "commit"
+    assert client.post(f"/deals/{deal.pk}/edit/", form).status_code == 302
+    deal.refresh_from_db()
+    assert deal.forecast_category == "commit"
+    response = client.post(f"/deals/{deal.pk}/edit/", {**form, "forecast_category": "closed"})
+    assert response.status_code == 200  # the form again, with the error
+    assert "Select a valid choice" in response.content.decode()
+    deal.refresh_from_db()
+    assert deal.forecast_category == "commit"
