@@ -18,6 +18,9 @@ People's numbers follow their own rules, kept here too:
   Managers set goals for the teams they manage or belong to and their members; admins for anyone.
 - 1:1 reviews: admins review anyone, managers the members of the teams they manage or belong
   to; nobody reviews themself.
+- Team dashboards: whoever sees every record (admins; everybody with `reps_see_all`) opens
+  every team's; managers those of the teams they manage or belong to; reps and SDRs their own
+  team's, where they read only their own row.
 """
 
 from django.db.models import Model, Q, QuerySet
@@ -151,3 +154,31 @@ def reviewed_by(user) -> Q:
     if user.role != Role.MANAGER:
         return NOTHING
     return Q(team_id__in=_team_ids(user)) & ~Q(pk=user.pk)
+
+
+# --- Team dashboards ------------------------------------------------------------------------
+
+
+def sees_every_record(user) -> bool:
+    """Admins, and everybody when `reps_see_all` is on: `owner_scope` has no condition."""
+    return is_signed_in(user) and not owner_scope(user)
+
+
+def dashboard_team_scope(user) -> Q:
+    """A filter on Team: the teams whose dashboard `user` may open."""
+    if not is_signed_in(user):
+        return NOTHING
+    if sees_every_record(user):
+        return Q()
+    if user.role == Role.MANAGER:
+        return Q(pk__in=_team_ids(user))
+    return Q(pk=user.team_id) if user.team_id else NOTHING
+
+
+def dashboard_member_scope(user) -> Q:
+    """A filter on User: the people whose rows `user` reads on a team dashboard."""
+    if not is_signed_in(user):
+        return NOTHING
+    if sees_every_record(user) or user.role == Role.MANAGER:
+        return Q()
+    return Q(pk=user.pk)

@@ -258,41 +258,18 @@ class TeamDashboard:
 # --- Who is on the dashboard ----------------------------------------------------------------
 
 
-def _is_signed_in(viewer) -> bool:
-    return viewer is not None and viewer.is_authenticated and viewer.is_active
-
-
-def _sees_everyone(viewer) -> bool:
-    # visibility.owner_scope is empty (no condition at all) exactly for those who see every
-    # record: admins, and everybody when reps_see_all is on.
-    return _is_signed_in(viewer) and not visibility.owner_scope(viewer)
-
-
 def visible_teams(viewer) -> list[Team]:
     """The teams whose dashboard `viewer` may open (read once per request's user)."""
     cached = getattr(viewer, "_dashboard_teams", None)
-    if cached is not None:
-        return cached
-    if not _is_signed_in(viewer):
-        return []
-    if _sees_everyone(viewer):
-        teams = Team.objects.all()
-    elif viewer.role == Role.MANAGER:
-        teams = Team.objects.filter(Q(manager=viewer) | Q(pk=viewer.team_id))
-    else:
-        teams = Team.objects.filter(pk=viewer.team_id)
-    viewer._dashboard_teams = list(teams.order_by("name"))
-    return viewer._dashboard_teams
+    if cached is None:
+        teams = Team.objects.filter(visibility.dashboard_team_scope(viewer)).order_by("name")
+        cached = viewer._dashboard_teams = list(teams)
+    return cached
 
 
 def _members(viewer, team_ids: list[int]) -> QuerySet[User]:
     """Members of the teams whose figures `viewer` may read (a rep: only themself)."""
-    if not _is_signed_in(viewer):
-        return User.objects.none()
-    members = User.objects.filter(team_id__in=team_ids)
-    if not _sees_everyone(viewer) and viewer.role != Role.MANAGER:
-        members = members.filter(pk=viewer.pk)
-    return members
+    return User.objects.filter(visibility.dashboard_member_scope(viewer), team_id__in=team_ids)
 
 
 # --- Figures --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 
 from salesdesk.accounts import visibility
+from salesdesk.accounts.models import Team, User
 from salesdesk.crm.models import Company
 from tests.factories import CompanyFactory
 
@@ -62,3 +63,48 @@ def test_manager_may_assign_only_within_managed_team(cast):
     assert not visibility.can_assign_to(cast.alice, cast.bob)
     assert visibility.can_assign_to(cast.alice, cast.alice)
     assert visibility.can_assign_to(cast.admin, cast.carol)
+
+
+# --- People's numbers: goals, reviews, team dashboards ---------------------------------------
+
+
+def test_who_is_reviewed_by_whom(cast):
+    def reviewed(user):
+        return set(
+            User.objects.filter(visibility.reviewed_by(user)).values_list("email", flat=True)
+        )
+
+    everyone = {user.email for user in cast.all()}
+    assert reviewed(cast.admin) == everyone - {cast.admin.email}
+    assert reviewed(cast.manager) == {cast.alice.email, cast.bob.email}
+    assert reviewed(cast.alice) == reviewed(cast.outsider) == set()
+
+
+def test_team_dashboards_open_by_role_and_reps_read_their_own_row(cast, org):
+    def teams(user):
+        return set(
+            Team.objects.filter(visibility.dashboard_team_scope(user)).values_list(
+                "name", flat=True
+            )
+        )
+
+    def rows(user):
+        return set(
+            User.objects.filter(visibility.dashboard_member_scope(user)).values_list(
+                "email", flat=True
+            )
+        )
+
+    everyone = {user.email for user in cast.all()}
+    assert teams(cast.admin) == {"East", "West"}
+    assert teams(cast.manager) == teams(cast.alice) == {"East"}
+    assert teams(cast.carol) == {"West"}
+    assert teams(cast.outsider) == set()
+    assert rows(cast.manager) == rows(cast.admin) == everyone
+    assert rows(cast.alice) == {cast.alice.email}
+
+    org.reps_see_all = True
+    org.save()
+    bob = User.objects.get(pk=cast.bob.pk)  # a fresh object: visibility caches per user object
+    assert teams(bob) == {"East", "West"}
+    assert rows(bob) == everyone
