@@ -114,6 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
     parser.add_argument("--period", help="period key such as fy2026-q4 (default: the pages')")
+    parser.add_argument(
+        "--only", action="append", help="measure only pages whose path contains this (repeatable)"
+    )
     arguments = parser.parse_args()
 
     users = {role: pick_user(role) for role in (Role.REP, Role.MANAGER, Role.ADMIN)}
@@ -126,6 +129,7 @@ def main() -> None:
             results += [
                 measure(client, page, role, arguments.repeat)
                 for page in pages_for(user, arguments.period, rep)
+                if not arguments.only or any(part in page for part in arguments.only)
             ]
 
     print(

@@ -128,6 +128,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": f"test_salesdesk_{os.environ.get('SALESDESK_TEST_DB', 'main')}",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: its 150-300 ms of compiling per large query cost more than it saved on the
+    # dashboards' aggregates (docs/benchmarks.md); an OLTP app's queries are short anyway.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,9 +1,11 @@
 """Factories shared by every app's tests (imported by tests/<app>/factories.py)."""
 
+import contextlib
 import datetime
 from decimal import Decimal
 
 import factory
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
 from salesdesk.accounts.models import Role, Team, User
@@ -11,7 +13,7 @@ from salesdesk.activities.models import Activity
 from salesdesk.crm.models import Company, Contact, ContactEmail, Tag
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import PeriodKind
-from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage
+from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage, StageChange
 
 PASSWORD = "correct horse battery staple"
 
@@ -137,3 +139,77 @@ class GoalFactory(factory.django.DjangoModelFactory):
     period_start = datetime.date(2026, 1, 1)
     metric = Goal.Metric.WON_REVENUE
     target = Decimal("100000.00")
+
+
+# --- Rollups --------------------------------------------------------------------------------
+# The services keep the dashboards' rollups current (salesdesk/analytics/rollups.py). Factories
+# and tests that save rows directly (a deal handed to another owner, a stage change written by
+# hand) bypass the services, so while `rollups_follow_direct_writes` is on, every direct save or
+# delete of a deal, a stage change or an activity refreshes the buckets it touches, before and
+# after, as a service would.
+
+
+def _stored_deal_keys(deal_id) -> set:
+    from salesdesk.analytics import rollups
+
+    deal = Deal.objects.filter(pk=deal_id).first() if deal_id else None
+    return rollups.deal_keys(deal) if deal is not None else set()
+
+
+def _deal_before(sender, instance, **kwargs):
+    instance._rollup_keys = _stored_deal_keys(instance.pk)
+
+
+def _deal_after(sender, instance, **kwargs):
+    from salesdesk.analytics import rollups
+
+    keys = getattr(instance, "_rollup_keys", set())
+    if kwargs.get("signal") is not post_delete:
+        keys = keys | rollups.deal_keys(instance)
+    rollups.refresh_deals(keys)
+
+
+def _stage_change_after(sender, instance, **kwargs):
+    from salesdesk.analytics import rollups
+
+    rollups.refresh_deals(_stored_deal_keys(instance.deal_id))
+
+
+def _activity_before(sender, instance, **kwargs):
+    from salesdesk.analytics import rollups
+
+    instance._rollup_keys = rollups.stored_activity_keys(instance.pk) if instance.pk else set()
+
+
+def _activity_after(sender, instance, **kwargs):
+    from salesdesk.analytics import rollups
+
+    keys = getattr(instance, "_rollup_keys", set())
+    if kwargs.get("signal") is not post_delete:
+        keys = keys | rollups.activity_keys(instance)
+    rollups.refresh_activities(keys)
+
+
+_ROLLUP_RECEIVERS = [
+    (pre_save, _deal_before, Deal),
+    (post_save, _deal_after, Deal),
+    (pre_delete, _deal_before, Deal),
+    (post_delete, _deal_after, Deal),
+    (post_save, _stage_change_after, StageChange),
+    (post_delete, _stage_change_after, StageChange),
+    (pre_save, _activity_before, Activity),
+    (post_save, _activity_after, Activity),
+    (pre_delete, _activity_before, Activity),
+    (post_delete, _activity_after, Activity),
+]
+
+
+@contextlib.contextmanager
+def rollups_follow_direct_writes():
+    for signal, receiver, model in _ROLLUP_RECEIVERS:
+        signal.connect(receiver, sender=model, weak=False, dispatch_uid=f"rollups-{id(receiver)}")
+    try:
+        yield
+    finally:
+        for signal, receiver, model in _ROLLUP_RECEIVERS:
+            signal.disconnect(receiver, sender=model, dispatch_uid=f"rollups-{id(receiver)}")

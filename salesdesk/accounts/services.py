@@ -118,6 +118,7 @@ def organization_settings_update(*, actor: User, **changes) -> OrganizationSetti
             normalize_domain(d, field="internal_domains") for d in changes["internal_domains"]
         ]
         changes["internal_domains"] = sorted(set(domains))
+    calendar_before = (org.timezone, org.fiscal_year_start_month)
     for field, value in changes.items():
         setattr(org, field, value)
     try:
@@ -128,6 +129,11 @@ def organization_settings_update(*, actor: User, **changes) -> OrganizationSetti
             fields={key: " ".join(messages) for key, messages in error.message_dict.items()},
         ) from None
     org.save()
+    if (org.timezone, org.fiscal_year_start_month) != calendar_before:
+        from salesdesk.analytics import rollups  # analytics builds on accounts
+
+        # The buckets are months of the reporting time zone, and fiscal quarters and years.
+        rollups.rebuild(org.timezone)
     return org
 
 
@@ -304,6 +310,7 @@ def user_reassign_records(*, actor: User, from_user: User, to_user: User) -> dic
     Closed deals and done tasks keep their owner: they are the history of who did the work.
     """
     from salesdesk.activities.models import Activity
+    from salesdesk.analytics import rollups
     from salesdesk.crm.models import Company, Contact
     from salesdesk.pipeline.models import Deal
 
@@ -323,6 +330,10 @@ def user_reassign_records(*, actor: User, from_user: User, to_user: User) -> dic
         "contacts": Contact.objects.filter(owner=from_user),
         "deals": Deal.objects.filter(owner=from_user, status=Deal.Status.OPEN),
     }
+    zone = rollups.calendar()
+    open_deals = audited["deals"]
+    keys = rollups.deal_keys_of(open_deals, zone)
+    keys |= {(to_user.pk, month) for _, month in keys}  # the same months, the new owner
     moved = {}
     for kind, queryset in audited.items():
         # Lock first so a concurrent edit cannot slip between the audit snapshot and the update.
@@ -334,6 +345,8 @@ def user_reassign_records(*, actor: User, from_user: User, to_user: User) -> dic
                 actor=actor, instance=record, action=AuditEntry.Action.UPDATE, before=before
             )
         moved[kind] = queryset.update(owner=to_user)
+    rollups.refresh_deals(keys, zone)
+    # Open tasks count nowhere yet (a task counts when done): no activity bucket changes.
     moved["tasks"] = Activity.objects.filter(
         owner=from_user, kind=Activity.Kind.TASK, done_at__isnull=True
     ).update(owner=to_user)

@@ -82,6 +82,13 @@ class Activity(models.Model):
             models.Index(
                 "owner", F("occurred_at").desc(), F("id").desc(), name="activity_owner_time_idx"
             ),
+            # Overdue tasks per owner (team dashboard): only the open tasks.
+            models.Index(
+                fields=["owner", "due_at"],
+                include=["id"],  # counted from the index alone (PostgreSQL)
+                condition=models.Q(kind="task", done_at__isnull=True),
+                name="activity_open_task_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from salesdesk.accounts.models import User
 from salesdesk.activities.models import Activity
+from salesdesk.analytics import rollups
 from salesdesk.core import events
 from salesdesk.core.errors import ValidationFailed
 from salesdesk.core.services import clean_text, require_assignable, require_change
@@ -78,6 +79,7 @@ def activity_create(
     except IntegrityError:
         # Another worker captured the same message at the same moment: theirs stands.
         return Activity.objects.get(source=source, external_id=external_id), False
+    rollups.refresh_activities(rollups.activity_keys(activity))
     activity.contacts.set(contacts)
     events.emit(events.ACTIVITY_CREATED, activity_id=activity.pk, actor_id=actor.pk)
     return activity, True
@@ -89,10 +91,13 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
     if "owner" in changes:
         require_assignable(actor, changes["owner"])
     changes = _validate(changes)
+    zone = rollups.calendar()
+    keys = rollups.stored_activity_keys(activity.pk, zone)
     for field, value in changes.items():
         setattr(activity, field, value)
     _fill_links(activity)
     activity.save()
+    rollups.refresh_activities(keys | rollups.activity_keys(activity, zone), zone)
     if contacts is not None:
         activity.contacts.set(contacts)
     return activity
@@ -101,12 +106,17 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
 @transaction.atomic
 def activity_complete(*, actor: User, activity: Activity, done: bool = True) -> Activity:
     require_change(actor, activity)
+    zone = rollups.calendar()
+    keys = rollups.stored_activity_keys(activity.pk, zone)
     activity.done_at = timezone.now() if done else None
     activity.save(update_fields=["done_at", "updated_at"])
+    rollups.refresh_activities(keys | rollups.activity_keys(activity, zone), zone)
     return activity
 
 
 @transaction.atomic
 def activity_delete(*, actor: User, activity: Activity) -> None:
     require_change(actor, activity)
+    keys = rollups.stored_activity_keys(activity.pk)
     activity.delete()
+    rollups.refresh_activities(keys)

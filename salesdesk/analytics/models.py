@@ -83,3 +83,153 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} · {self.kind} · {self.week_start}"
+
+
+class DealRollup(models.Model):
+    """Deals created, won and lost per month, owner and the dashboards' dimensions.
+
+    A bucket is kept current by the code that changes deals (`analytics.rollups`); see that
+    module for the grain, the time zone and how visibility applies.
+    """
+
+    class Event(models.TextChoices):
+        CREATED = "created", "Created"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    month = models.DateField(help_text="First day of the month, in the reporting time zone.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the (owner, month) index in Meta starts with this column
+    )
+    event = models.CharField(max_length=7, choices=Event.choices)
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    lead_source = models.ForeignKey(
+        "pipeline.LeadSource", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    lost_reason = models.ForeignKey(
+        "pipeline.LostReason", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Created rows only: the deal's current stage (for the stage-weighted amount), the furthest
+    # stage position it reached in its pipeline, and whether it is won (the funnel).
+    stage = models.ForeignKey(
+        "pipeline.Stage", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    furthest = models.SmallIntegerField(null=True)
+    is_won = models.BooleanField(default=False)
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    cycle = models.DurationField(
+        null=True, help_text="Won and lost rows: summed creation-to-close."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "month"], name="dealrollup_owner_idx"),
+            models.Index(fields=["month", "event"], name="dealrollup_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.owner_id} · {self.event} · {self.count}"
+
+
+class ActivityRollup(models.Model):
+    """Activities logged per month, owner and kind (tasks in the month they were done)."""
+
+    month = models.DateField(help_text="First day of the month, in the reporting time zone.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the (owner, month) index in Meta starts with this column
+    )
+    kind = models.CharField(max_length=10)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "month"], name="activityrollup_owner_idx"),
+            models.Index(fields=["month"], name="activityrollup_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.owner_id} · {self.kind} · {self.count}"
+
+
+class StageFlowRollup(models.Model):
+    """Deals that entered each stage during a period (month, fiscal quarter, fiscal year).
+
+    One row per period kind: a deal that entered a stage in two months of a quarter counts
+    once in the quarter, so quarters and years are not sums of months.
+    """
+
+    kind = models.CharField(max_length=7)  # goals.periods.PeriodKind
+    start = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the (owner, kind, start) index in Meta starts with this column
+    )
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "kind", "start"], name="flowrollup_owner_idx"),
+            models.Index(fields=["kind", "start", "pipeline"], name="flowrollup_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start} · {self.owner_id} · {self.stage_id} · {self.count}"
+
+
+class DealTotalsRollup(models.Model):
+    """`DealRollup` summed over its finer dimensions: (month, owner, pipeline, event).
+
+    What the monthly chart and the team dashboard read: a fraction of the rows."""
+
+    month = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the (owner, month) index in Meta starts with this column
+    )
+    event = models.CharField(max_length=7, choices=DealRollup.Event.choices)
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    cycle = models.DurationField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "month"], name="dealtotals_owner_idx"),
+            models.Index(fields=["month", "event"], name="dealtotals_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} · {self.owner_id} · {self.event} · {self.count}"
+
+
+class OpenDealRollup(models.Model):
+    """The deals open now, per owner, pipeline and stage (the stage gives the weighting)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} · {self.stage_id} · {self.count}"

@@ -1,4 +1,4 @@
-"""Background jobs of analytics: the weekly digest.
+"""Background jobs of analytics: the weekly digest, and the nightly check of the rollups.
 
 Every hour the job looks for the users for whom it is now Monday between 07:00 and 07:59 in
 their own time zone, and queues one digest per user: a slow or failing mail server then delays
@@ -13,7 +13,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from salesdesk.analytics import digest
+from salesdesk.analytics import digest, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +34,11 @@ def digest_send(user_id: int, week_start: str) -> str:
     )
     logger.info("weekly digest for user %s, week of %s: %s", user_id, week_start, outcome)
     return outcome
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def rollups_verify_nightly() -> dict[str, int]:
+    """Recount every rollup bucket, repair and log any that drifted (none should)."""
+    repaired = rollups.verify_and_repair()
+    logger.info("rollups verified: %s bucket key(s) repaired", repaired)
+    return repaired

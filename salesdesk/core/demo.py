@@ -30,6 +30,7 @@ from django.db.models import Max
 
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
+from salesdesk.analytics import rollups
 from salesdesk.core.models import CurrencyRate
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
 from salesdesk.goals.demo import demo_goals
@@ -655,6 +656,7 @@ class _DemoBuilder:
         self._deals()
         self._touches()
         self._finish()
+        self._rollups()
         self.summary.goals = demo_goals(anchor=self.options.anchor)
         self._forecast_snapshots()
         return self.summary, login
@@ -1386,6 +1388,14 @@ class _DemoBuilder:
                     Deal.contacts.through._meta.db_table,
                 ]
                 cursor.execute("ANALYZE " + ", ".join(tables))
+
+    def _rollups(self) -> None:
+        """The dashboards' monthly buckets, recounted from the rows just copied in."""
+        self.progress("rollups")
+        rollups.rebuild()
+        if self.writer.is_postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE analytics_dealrollup, analytics_activityrollup")
 
     def _forecast_snapshots(self) -> None:
         """The win curves the forecast page reads, measured on the history just written, and

@@ -6,6 +6,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from salesdesk.accounts.models import User
+from salesdesk.analytics import rollups
 from salesdesk.core import events
 from salesdesk.core.audit import audit_record, snapshot
 from salesdesk.core.errors import Conflict, ValidationFailed
@@ -89,6 +90,7 @@ def stage_create(
         position = (pipeline.stages.aggregate(last=Max("position"))["last"] or -1) + 1
     else:
         pipeline.stages.filter(position__gte=position).update(position=F("position") + 1)
+        rollups.refresh_deal_set(pipeline.deals.all())  # furthest positions moved up
     return Stage.objects.create(
         pipeline=pipeline,
         name=name,
@@ -128,6 +130,7 @@ def stage_reorder(*, actor: User, pipeline: Pipeline, stage_ids: list[int]) -> l
     for position, stage_id in enumerate(stage_ids):
         stages[stage_id].position = position
     Stage.objects.bulk_update(stages.values(), ["position"])
+    rollups.refresh_deal_set(pipeline.deals.all())  # furthest positions follow the order
     return [stages[i] for i in stage_ids]
 
 
@@ -138,7 +141,10 @@ def stage_delete(*, actor: User, stage: Stage) -> None:
         raise Conflict("This stage still has deals; move them to another stage first.")
     if stage.pipeline.stages.count() == 1:
         raise Conflict("A pipeline keeps at least one stage.")
-    stage.delete()
+    deals = stage.pipeline.deals.all()
+    keys = rollups.deal_keys_of(deals)
+    stage.delete()  # and the moves into it: the furthest positions may change
+    rollups.refresh_deals(keys)
 
 
 # --- Lead sources and lost reasons (admin) ------------------------------------------------
@@ -178,7 +184,9 @@ def lead_source_update(*, actor: User, lead_source: LeadSource, **changes) -> Le
 @transaction.atomic
 def lead_source_delete(*, actor: User, lead_source: LeadSource) -> None:
     require_admin(actor)
+    keys = rollups.deal_keys_of(lead_source.deals.all())
     lead_source.delete()  # deals keep existing with no source (SET_NULL)
+    rollups.refresh_deals(keys)
 
 
 @transaction.atomic
@@ -212,7 +220,11 @@ def currency_rate_set(*, actor: User, currency: str, rate: Decimal) -> CurrencyR
     if rate is None or not rate.is_finite() or rate <= 0:
         raise ValidationFailed("A rate is a positive number.", fields={"rate": "Must be > 0."})
     record, _ = CurrencyRate.objects.update_or_create(currency=currency, defaults={"rate": rate})
-    Deal.objects.filter(currency=currency).update(amount_base=F("amount") * rate)
+    deals = Deal.objects.filter(currency=currency)
+    zone = rollups.calendar()
+    keys = rollups.deal_keys_of(deals, zone)  # a new rate changes amounts, not buckets
+    deals.update(amount_base=F("amount") * rate)
+    rollups.refresh_deals(keys, zone)
     return record
 
 
@@ -298,6 +310,8 @@ def deal_create(
     if tags is not None:
         deal.tags.set(tags)
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, at=now, by=actor)
+    cal = rollups.calendar()
+    rollups.refresh_deals(rollups.deal_keys(deal, cal, moves=False), cal, flow_stages=[stage.pk])
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.CREATE)
     events.emit(events.DEAL_CREATED, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -318,6 +332,8 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
     require_change(actor, deal)
     deal = _locked(deal)
     before = snapshot(deal)
+    zone = rollups.calendar()
+    keys = rollups.deal_keys(deal, zone)
     if "owner" in changes:
         require_assignable(actor, changes["owner"])
         deal.owner = changes["owner"]
@@ -359,6 +375,8 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
         _record_move(deal, first_stage, actor)
         deal.pipeline = pipeline
     deal.save()
+    stages = rollups.entered_stages(deal)
+    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone), zone, flow_stages=stages)
     if contacts is not None:
         deal.contacts.set(contacts)
     if tags is not None:
@@ -388,6 +406,12 @@ def deal_move(*, actor: User, deal: Deal, stage: Stage) -> Deal:
     from_stage_id = deal.stage_id
     _record_move(deal, stage, actor)
     deal.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    # The funnel (furthest and current stage) in the month it was created, and the stage flow
+    # in the month of this move.
+    cal = rollups.calendar()
+    keys = rollups.deal_keys(deal, cal, moves=False)
+    keys.add((deal.owner_id, rollups.month_of(deal.stage_entered_at, cal.zone)))
+    rollups.refresh_deals(keys, cal, flow_stages=[stage.pk])
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(
         events.DEAL_MOVED,
@@ -408,10 +432,13 @@ def deal_win(*, actor: User, deal: Deal) -> Deal:
     if deal.status == Deal.Status.LOST:
         raise Conflict("This deal is lost; reopen it before winning it.")
     before = snapshot(deal)
+    zone = rollups.calendar()
+    keys = rollups.deal_keys(deal, zone, moves=False)
     deal.status = Deal.Status.WON
     deal.closed_at = timezone.now()
     deal.forecast_category = Deal.ForecastCategory.CLOSED
     deal.save(update_fields=["status", "closed_at", "forecast_category", "updated_at"])
+    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_WON, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -430,6 +457,8 @@ def deal_lose(*, actor: User, deal: Deal, reason: LostReason | None, note: str =
     if deal.status == Deal.Status.WON:
         raise Conflict("This deal is won; reopen it before losing it.")
     before = snapshot(deal)
+    zone = rollups.calendar()
+    keys = rollups.deal_keys(deal, zone, moves=False)
     deal.status = Deal.Status.LOST
     deal.closed_at = timezone.now()
     deal.lost_reason = reason
@@ -445,6 +474,7 @@ def deal_lose(*, actor: User, deal: Deal, reason: LostReason | None, note: str =
             "updated_at",
         ]
     )
+    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_LOST, deal_id=deal.pk, reason_id=reason.pk, actor_id=actor.pk)
     return deal
@@ -457,6 +487,8 @@ def deal_reopen(*, actor: User, deal: Deal) -> Deal:
     if deal.status == Deal.Status.OPEN:
         return deal
     before = snapshot(deal)
+    zone = rollups.calendar()
+    keys = rollups.deal_keys(deal, zone, moves=False)
     deal.status = Deal.Status.OPEN
     deal.closed_at = None
     deal.lost_reason = None
@@ -472,6 +504,7 @@ def deal_reopen(*, actor: User, deal: Deal) -> Deal:
             "updated_at",
         ]
     )
+    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_REOPENED, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -482,5 +515,9 @@ def deal_delete(*, actor: User, deal: Deal) -> None:
     require_change(actor, deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.DELETE, before=snapshot(deal))
     deal_id = deal.pk
+    locked = _locked(deal)  # the stored row: `deal` may be stale
+    cal = rollups.calendar()
+    keys, stages = rollups.deal_keys(locked, cal), rollups.entered_stages(locked)
     deal.delete()
+    rollups.refresh_deals(keys, cal, flow_stages=stages)
     events.emit(events.DEAL_DELETED, deal_id=deal_id, actor_id=actor.pk)

@@ -92,3 +92,12 @@ def sign_in(page, user, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{page.base_url}/")
+
+
+@pytest.fixture(autouse=True)
+def rollups_follow_writes():
+    """Browser tests build their data with factories: keep the dashboards' rollups in step."""
+    from tests.factories import rollups_follow_direct_writes
+
+    with rollups_follow_direct_writes():
+        yield

@@ -19,6 +19,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from salesdesk.accounts.visibility import can_administer
+from salesdesk.analytics import rollups
 from salesdesk.core import events
 from salesdesk.core.audit import snapshot
 from salesdesk.core.errors import ApplicationError, ValidationFailed
@@ -744,6 +745,18 @@ class _DealImporter(_Importer):
         self.base = base_currency()
         self.pipelines_by_id = {p.pk: p for p in self.named.pipelines.values()}
         self.stages_by_id = {s.pk: s for stages in self.named.stages.values() for s in stages}
+        self.zone = rollups.calendar()
+        self.rollup_keys: set = set()  # the buckets the imported deals counted in before
+        self.touched_ids: set[int] = set()
+
+    def run(self) -> list[RowResult]:
+        results = super().run()
+        # After the queued stage changes are written: they decide the funnel's buckets.
+        touched = Deal.objects.filter(pk__in=self.touched_ids)
+        rollups.refresh_deals(
+            self.rollup_keys | rollups.deal_keys_of(touched, self.zone), self.zone
+        )
+        return results
 
     def preload(self, rows: list[_Row]) -> None:
         emails, names = [], []
@@ -842,10 +855,13 @@ class _DealImporter(_Importer):
         tags = self._save_tags(v["tags"])
         self.link_tags(deal, tags)
         self.emit(events.DEAL_CREATED, deal_id=deal.pk, actor_id=self.actor.pk)
+        self.touched_ids.add(deal.pk)
         self._finish(row, deal, CREATED)
         self.later(self.deals.keep, deal, tag_ids=[t.pk for t in tags], contact_ids=contact_ids)
 
     def _update(self, row: _Row, deal: Deal, v: dict) -> None:
+        self.rollup_keys |= rollups.deal_keys(deal, self.zone)
+        self.touched_ids.add(deal.pk)
         deal = copy.copy(deal)
         before = snapshot(deal)
         if v["title"]:

@@ -1,0 +1,759 @@
+"""Monthly rollups of deals and activities: the period sums of the revenue and team dashboards.
+
+On a million deals and ten million activities, summing a quarter from the source rows takes
+seconds; summing it from these tables takes milliseconds.
+
+Grain. Dashboards only ask for whole periods (months, quarters, fiscal years), which are made
+of whole months of the reporting time zone, so a bucket is one month there:
+
+- `DealRollup`: (month, owner, event created | won | lost, pipeline, lead source, lost reason)
+  with the count, the base-currency amount and, for closings, the summed creation-to-close
+  time. Created rows are further split by the deal's current stage (the stage-weighted amount),
+  the furthest stage position it reached in its pipeline and whether it is won (the funnel).
+  A deal is counted in the month of its `created_at` and, when won or lost, of its `closed_at`,
+  exactly as the sets of `analytics.metrics` count it.
+- `DealTotalsRollup`: the same summed to (month, owner, pipeline, event), what the monthly
+  chart, the key figures and the team dashboard read (9,304 rows against 203,151 for 1M
+  deals).
+- `ActivityRollup`: (month, owner, kind) with the count; tasks count in the month they were
+  done, the other kinds in the month they occurred.
+- `StageFlowRollup`: deals that entered each stage, per month, fiscal quarter and fiscal year
+  (a deal that entered a stage in two months of a quarter counts once in the quarter, so
+  quarters are not sums of months), with the deal's current owner, pipeline and amount.
+- `OpenDealRollup`: the deals open now per owner, pipeline and stage (no time).
+
+A daily grain would not pay: 1M deals over a year by 200 owners, 2 pipelines and 8 sources
+make about as many (day, owner, pipeline, source) buckets as deals.
+
+Figures that depend on the moment (stale deals, overdue tasks), top companies (a company
+dimension would make the buckets as many as the won deals) and the drill-down lists stay on the
+source rows, with covering partial indexes.
+
+Visibility. Deal visibility is decided by the deal's owner (`visibility.owner_scope`), so
+filtering the buckets with the same condition on their owner gives exactly the visible deals.
+An activity is visible when its owner is, or when its deal's owner is. The team dashboard
+shows per-rep figures only for owners the viewer may see (members of the teams they manage or
+belong to, or themselves), and every activity of a visible owner is visible: the deal clause
+only adds activities of owners the viewer cannot see, which are not on the dashboard. So the
+per-owner activity buckets, limited to the dashboard's owners, are exact.
+
+Keeping current. Every write path (pipeline and activity services, user reassignment, the
+CSV import, currency rates, the demo loader) collects the (owner, month) keys a change touches,
+before and after it, and calls `refresh_deals` / `refresh_activities`, which delete those
+buckets (and the stage-flow periods around those months, and the owners' open buckets) and
+recompute them from the source rows in the same transaction: drift-free by construction,
+whatever the change. A change of the reporting time zone or of the fiscal-year start rebuilds
+everything; a change of the stage order recounts the pipeline's deals. On PostgreSQL the
+refreshes of one owner are serialized by an advisory lock, so two transactions cannot both
+insert the same bucket. `differences` recounts everything and compares (the nightly job
+repairs and logs any difference); `salesdesk rollups-rebuild` rebuilds from scratch.
+
+The buckets are in the organization's reporting time zone, the zone `Slice.for_period` uses
+by default; a slice that is not made of whole months is computed from the source rows
+(`covers`).
+"""
+
+import datetime
+import logging
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
+from django.db import connection, transaction
+from django.db.models import (
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest, TruncMonth
+
+from salesdesk.accounts import visibility
+from salesdesk.accounts.models import OrganizationSettings
+from salesdesk.activities.models import Activity
+from salesdesk.analytics.models import (
+    ActivityRollup,
+    DealRollup,
+    DealTotalsRollup,
+    OpenDealRollup,
+    StageFlowRollup,
+)
+from salesdesk.goals.periods import PeriodKind, period_containing
+from salesdesk.pipeline.models import Deal, StageChange
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[int | None, datetime.date]  # (owner id, first day of the month)
+LOCK_CLASS = 7301  # pg_advisory_xact_lock(LOCK_CLASS, owner id): one refresher per owner
+BATCH = 5000
+CYCLE = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+DEAL_FIELDS = (
+    "month",
+    "owner_id",
+    "event",
+    "pipeline_id",
+    "lead_source_id",
+    "lost_reason_id",
+    "stage_id",
+    "furthest",
+    "is_won",
+)
+ACTIVITY_FIELDS = ("month", "owner_id", "kind")
+FLOW_FIELDS = ("kind", "start", "owner_id", "pipeline_id", "stage_id")
+TOTALS_FIELDS = ("month", "owner_id", "event", "pipeline_id")
+OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id")
+FLOW_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
+MONTHS_OF_KIND = {1: PeriodKind.MONTH, 3: PeriodKind.QUARTER, 12: PeriodKind.YEAR}
+
+
+# --- Months and keys ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The reporting time zone and fiscal-year start the buckets follow (one settings read)."""
+
+    zone: zoneinfo.ZoneInfo
+    fiscal_start_month: int
+
+
+def calendar() -> Calendar:
+    organization = OrganizationSettings.get()
+    return Calendar(zoneinfo.ZoneInfo(organization.timezone), organization.fiscal_year_start_month)
+
+
+def zone_name() -> str:
+    return OrganizationSettings.get().timezone
+
+
+def fiscal_start_month() -> int:
+    return OrganizationSettings.get().fiscal_year_start_month
+
+
+def month_of(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> datetime.date:
+    return moment.astimezone(zone).date().replace(day=1)
+
+
+def month_bounds(month: datetime.date, zone) -> tuple[datetime.datetime, datetime.datetime]:
+    start = datetime.datetime(month.year, month.month, 1, tzinfo=zone)
+    following = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+    return start, datetime.datetime(following.year, following.month, 1, tzinfo=zone)
+
+
+def _zone(zone) -> zoneinfo.ZoneInfo:
+    if isinstance(zone, Calendar):
+        return zone.zone
+    if zone is None:
+        zone = zone_name()
+    return zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
+
+
+def _calendar(zone) -> Calendar:
+    if isinstance(zone, Calendar):
+        return zone
+    if zone is None:
+        return calendar()
+    return Calendar(_zone(zone), fiscal_start_month())
+
+
+def deal_keys(deal: Deal, zone=None, *, moves: bool = True) -> set[Key]:
+    """The buckets one deal counts in, as it is now (call before and after a change).
+
+    `moves`: also the months it entered stages in, which a change of its owner, amount or
+    pipeline moves in the stage flow (one query); a move or a closing needs not them."""
+    zone = _zone(zone)
+    keys = {(deal.owner_id, month_of(deal.created_at, zone))}
+    if deal.closed_at is not None and deal.status != Deal.Status.OPEN:
+        keys.add((deal.owner_id, month_of(deal.closed_at, zone)))
+    if moves:
+        entries = StageChange.objects.filter(deal_id=deal.pk).annotate(m=_month("at", zone))
+        months = entries.order_by().values_list("m", flat=True)
+        keys |= {(deal.owner_id, month) for month in months}
+    return keys
+
+
+def entered_stages(deal: Deal) -> set[int]:
+    """The stages a deal ever entered: the stage-flow buckets a change of its owner, amount or
+    pipeline can touch (one query)."""
+    return set(StageChange.objects.filter(deal_id=deal.pk).values_list("to_stage_id", flat=True))
+
+
+def _month(field: str, zone) -> TruncMonth:
+    return TruncMonth(field, output_field=DateField(), tzinfo=zone)
+
+
+def deal_keys_of(deals: QuerySet[Deal], zone=None) -> set[Key]:
+    """The buckets a set of deals counts in (two grouped queries)."""
+    zone = _zone(zone)
+    created = deals.annotate(m=_month("created_at", zone)).order_by().values_list("owner_id", "m")
+    closed = (
+        deals.exclude(status=Deal.Status.OPEN)
+        .filter(closed_at__isnull=False)
+        .annotate(m=_month("closed_at", zone))
+        .order_by()
+        .values_list("owner_id", "m")
+    )
+    moves = (
+        StageChange.objects.filter(deal__in=deals)
+        .annotate(m=_month("at", zone))
+        .order_by()
+        .values_list("deal__owner_id", "m")
+    )
+    return set(created.distinct()) | set(closed.distinct()) | set(moves.distinct())
+
+
+def activity_keys(activity: Activity, zone=None) -> set[Key]:
+    zone = _zone(zone)
+    moment = activity.done_at if activity.kind == Activity.Kind.TASK else activity.occurred_at
+    return set() if moment is None else {(activity.owner_id, month_of(moment, zone))}
+
+
+def activity_keys_of(activities: QuerySet[Activity], zone=None) -> set[Key]:
+    zone = _zone(zone)
+    logged = (
+        activities.exclude(kind=Activity.Kind.TASK)
+        .annotate(m=_month("occurred_at", zone))
+        .order_by()
+        .values_list("owner_id", "m")
+    )
+    done = (
+        activities.filter(kind=Activity.Kind.TASK, done_at__isnull=False)
+        .annotate(m=_month("done_at", zone))
+        .order_by()
+        .values_list("owner_id", "m")
+    )
+    return set(logged.distinct()) | set(done.distinct())
+
+
+def stored_activity_keys(activity_id: int, zone=None) -> set[Key]:
+    """The buckets of an activity as the database has it (before a change to the instance)."""
+    stored = Activity.objects.filter(pk=activity_id).only("kind", "owner", "occurred_at", "done_at")
+    return set().union(*(activity_keys(row, zone) for row in stored))
+
+
+# --- Computing buckets from the source rows -----------------------------------------------
+
+
+def _owner_condition(owner_ids: Iterable[int | None], field: str = "owner") -> Q:
+    ids = set(owner_ids)
+    condition = Q(**{f"{field}_id__in": sorted(i for i in ids if i is not None)})
+    if None in ids:
+        condition |= Q(**{f"{field}__isnull": True})
+    return condition
+
+
+def _keys_condition(keys: Iterable[Key], field: str, zone) -> Q:
+    """Rows whose `field` falls in one of the keys' months, for that key's owners."""
+    by_month = defaultdict(set)
+    for owner_id, month in keys:
+        by_month[month].add(owner_id)
+    conditions = []
+    for month, owners in sorted(by_month.items()):
+        start, end = month_bounds(month, zone)
+        conditions.append(
+            Q(**{f"{field}__gte": start, f"{field}__lt": end}) & _owner_condition(owners)
+        )
+    return reduce(or_, conditions) if conditions else visibility.NOTHING
+
+
+def _bucket_condition(keys: Iterable[Key]) -> Q:
+    by_month = defaultdict(set)
+    for owner_id, month in keys:
+        by_month[month].add(owner_id)
+    conditions = [Q(month=month) & _owner_condition(owners) for month, owners in by_month.items()]
+    return reduce(or_, conditions) if conditions else visibility.NOTHING
+
+
+def _furthest_position():
+    """The furthest stage position a deal reached in its own pipeline (as revenue's funnel)."""
+    history = (
+        StageChange.objects.filter(
+            deal=OuterRef("pk"), to_stage__pipeline_id=OuterRef("pipeline_id")
+        )
+        .order_by()
+        .values("deal")
+        .annotate(furthest=Max("to_stage__position"))
+        .values("furthest")
+    )
+    return Greatest(
+        Coalesce(Subquery(history, output_field=IntegerField()), Value(-1)),
+        F("stage__position"),
+        output_field=IntegerField(),
+    )
+
+
+def deal_buckets(created: QuerySet[Deal], closed: QuerySet[Deal], zone) -> dict[tuple, dict]:
+    """Bucket key → count, amount, cycle of the deals created (`created`) and closed
+    (`closed`) in them: three grouped queries."""
+    buckets: dict[tuple, dict] = {}
+
+    def add(key, count, amount, cycle=None):
+        bucket = buckets.setdefault(key, {"count": 0, "amount": 0, "cycle": None})
+        bucket["count"] += count
+        bucket["amount"] += amount
+        if cycle is not None:
+            bucket["cycle"] = (bucket["cycle"] or datetime.timedelta(0)) + cycle
+
+    created_rows = (
+        created.annotate(month=_month("created_at", zone), furthest=_furthest_position())
+        .order_by()
+        .values("month", "owner_id", "pipeline_id", "lead_source_id", "stage_id", "furthest")
+        .annotate(
+            won_count=Count("id", filter=Q(status=Deal.Status.WON)),
+            won_amount=Sum("amount_base", filter=Q(status=Deal.Status.WON)),
+            other_count=Count("id", filter=~Q(status=Deal.Status.WON)),
+            other_amount=Sum("amount_base", filter=~Q(status=Deal.Status.WON)),
+        )
+    )
+    for row in created_rows:
+        for is_won, prefix in ((True, "won"), (False, "other")):
+            if row[f"{prefix}_count"]:
+                key = (
+                    row["month"],
+                    row["owner_id"],
+                    DealRollup.Event.CREATED,
+                    row["pipeline_id"],
+                    row["lead_source_id"],
+                    None,
+                    row["stage_id"],
+                    row["furthest"],
+                    is_won,
+                )
+                add(key, row[f"{prefix}_count"], row[f"{prefix}_amount"])
+    closed_rows = (
+        closed.exclude(status=Deal.Status.OPEN)
+        .filter(closed_at__isnull=False)
+        .annotate(month=_month("closed_at", zone))
+        .order_by()
+        .values("month", "owner_id", "status", "pipeline_id", "lead_source_id", "lost_reason_id")
+        .annotate(count=Count("id"), amount=Sum("amount_base"), cycle=Sum(CYCLE))
+    )
+    for row in closed_rows:
+        is_won = row["status"] == Deal.Status.WON
+        key = (
+            row["month"],
+            row["owner_id"],
+            DealRollup.Event.WON if is_won else DealRollup.Event.LOST,
+            row["pipeline_id"],
+            row["lead_source_id"],
+            None if is_won else row["lost_reason_id"],
+            None,
+            None,
+            False,
+        )
+        add(key, row["count"], row["amount"], row["cycle"] or datetime.timedelta(0))
+    return buckets
+
+
+def flow_buckets(moves: QuerySet[StageChange], zone, fsm: int) -> dict[tuple, dict]:
+    """Bucket key → count and amount of the deals that entered each stage in each period.
+
+    A deal counts once per stage and period however often it came back, with its current
+    owner, pipeline and amount (as revenue's `entered` set); only moves into stages of the
+    deal's own pipeline count. Read deal by deal, so a rebuild streams the moves."""
+    buckets: dict[tuple, dict] = {}
+    starts: dict[tuple, datetime.date] = {}
+    rows = (
+        moves.filter(to_stage__pipeline_id=F("deal__pipeline_id"))
+        .annotate(month=_month("at", zone))
+        .values_list(
+            "deal_id",
+            "to_stage_id",
+            "month",
+            "deal__owner_id",
+            "deal__pipeline_id",
+            "deal__amount_base",
+        )
+        .distinct()
+        .order_by("deal_id")
+    )
+    current_deal, seen = None, set()
+    for deal_id, stage_id, month, owner_id, pipeline_id, amount in rows.iterator(chunk_size=BATCH):
+        if deal_id != current_deal:
+            current_deal, seen = deal_id, set()
+        for kind in FLOW_KINDS:
+            start = starts.get((kind, month))
+            if start is None:
+                start = starts[kind, month] = period_containing(month, kind, fsm).start
+            if (kind, start, stage_id) in seen:
+                continue
+            seen.add((kind, start, stage_id))
+            key = (kind, start, owner_id, pipeline_id, stage_id)
+            bucket = buckets.setdefault(key, {"count": 0, "amount": 0})
+            bucket["count"] += 1
+            bucket["amount"] += amount
+    return buckets
+
+
+def totals_buckets(buckets: dict[tuple, dict]) -> dict[tuple, dict]:
+    """`deal_buckets` summed to (month, owner, event, pipeline)."""
+    totals: dict[tuple, dict] = {}
+    for key, values in buckets.items():
+        total = totals.setdefault(key[:4], {"count": 0, "amount": 0, "cycle": None})
+        total["count"] += values["count"]
+        total["amount"] += values["amount"]
+        if values["cycle"] is not None:
+            total["cycle"] = (total["cycle"] or datetime.timedelta(0)) + values["cycle"]
+    return totals
+
+
+def open_buckets(deals: QuerySet[Deal]) -> dict[tuple, dict]:
+    """Bucket key → count and amount of the open deals among `deals` (one query)."""
+    rows = (
+        deals.filter(status=Deal.Status.OPEN)
+        .order_by()
+        .values(*OPEN_FIELDS)
+        .annotate(open_count=Count("id"), open_amount=Sum("amount_base"))
+    )
+    return {
+        tuple(row[name] for name in OPEN_FIELDS): {
+            "count": row["open_count"],
+            "amount": row["open_amount"],
+        }
+        for row in rows
+    }
+
+
+def _flow_periods(keys: Iterable[Key], fsm: int) -> set[tuple]:
+    """The (kind, period, owner) flow buckets a change in the keys' months can touch."""
+    periods = set()
+    for owner_id, month in keys:
+        for kind in FLOW_KINDS:
+            periods.add((kind, period_containing(month, kind, fsm), owner_id))
+    return periods
+
+
+def activity_buckets(activities: QuerySet[Activity], zone) -> dict[tuple, dict]:
+    """Bucket key → count of the activities logged (tasks: done) in them: two queries."""
+    buckets: dict[tuple, dict] = {}
+    logged = activities.exclude(kind=Activity.Kind.TASK).annotate(month=_month("occurred_at", zone))
+    done = activities.filter(kind=Activity.Kind.TASK, done_at__isnull=False).annotate(
+        month=_month("done_at", zone)
+    )
+    for queryset in (logged, done):
+        for row in queryset.order_by().values(*ACTIVITY_FIELDS).annotate(count=Count("id")):
+            key = tuple(row[name] for name in ACTIVITY_FIELDS)
+            buckets[key] = {"count": buckets.get(key, {"count": 0})["count"] + row["count"]}
+    return buckets
+
+
+def _stored(model, queryset, fields: tuple[str, ...], sums: tuple[str, ...]) -> dict:
+    rows = (
+        queryset.order_by().values(*fields).annotate(**{f"{name}_sum": Sum(name) for name in sums})
+    )
+    return {
+        tuple(row[name] for name in fields): {name: row[f"{name}_sum"] for name in sums}
+        for row in rows
+    }
+
+
+def _write(model, buckets: dict[tuple, dict], fields: tuple[str, ...]) -> None:
+    model.objects.bulk_create(
+        (model(**dict(zip(fields, key, strict=True)), **values) for key, values in buckets.items()),
+        batch_size=BATCH,
+    )
+
+
+def _lock(owner_ids: Iterable[int | None]) -> None:
+    """Serialize refreshes of the same owners (PostgreSQL; SQLite has one writer anyway).
+
+    Without it two transactions could each delete a bucket and both insert its new rows."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for owner_id in sorted({owner_id or 0 for owner_id in owner_ids}):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, owner_id])
+
+
+# --- Refreshing ----------------------------------------------------------------------------
+
+
+@transaction.atomic(savepoint=False)
+def refresh_deals(
+    keys: Iterable[Key], zone=None, *, flows: bool = True, flow_stages: Iterable[int] = ()
+) -> None:
+    """Recompute the deal buckets of `keys` from the deals (delete, recount, insert).
+
+    `flows=False` leaves the stage flow alone (a closing or reopening does not change it);
+    `flow_stages` limits its recount to those stages (a move changes only the stage entered)."""
+    keys = set(keys)
+    if not keys:
+        return
+    cal = _calendar(zone)
+    zone = cal.zone
+    _lock(owner_id for owner_id, _ in keys)
+    DealRollup.objects.filter(_bucket_condition(keys)).delete()
+    DealTotalsRollup.objects.filter(_bucket_condition(keys)).delete()
+    buckets = deal_buckets(
+        Deal.objects.filter(_keys_condition(keys, "created_at", zone)),
+        Deal.objects.filter(_keys_condition(keys, "closed_at", zone)),
+        zone,
+    )
+    _write(DealRollup, buckets, DEAL_FIELDS)
+    _write(DealTotalsRollup, totals_buckets(buckets), TOTALS_FIELDS)
+    if flows:
+        _refresh_flows(keys, zone, cal.fiscal_start_month, set(flow_stages))
+    # What is open now, for every owner touched (whatever the months).
+    owners = _owner_condition(owner_id for owner_id, _ in keys)
+    OpenDealRollup.objects.filter(owners).delete()
+    _write(OpenDealRollup, open_buckets(Deal.objects.filter(owners)), OPEN_FIELDS)
+
+
+def _refresh_flows(keys: set[Key], zone, fsm: int, stages: set[int]) -> None:
+    """Recount the stage-flow buckets of the periods (month, quarter, year) around the keys
+    (of `stages` only, when given)."""
+    periods = _flow_periods(keys, fsm)
+    stored = reduce(
+        or_,
+        (
+            Q(kind=kind, start=period.start) & _owner_condition([owner_id])
+            for kind, period, owner_id in periods
+        ),
+    )
+    only = Q(stage_id__in=sorted(stages)) if stages else Q()
+    StageFlowRollup.objects.filter(stored, only).delete()
+    moves = reduce(
+        or_,
+        (
+            Q(at__gte=period.bounds(zone)[0], at__lt=period.bounds(zone)[1])
+            & _owner_condition([owner_id], "deal__owner")
+            for kind, period, owner_id in periods
+            if kind == PeriodKind.YEAR  # the years hold the months and quarters
+        ),
+    )
+    wanted = {(kind, period.start, owner_id) for kind, period, owner_id in periods}
+    entries = StageChange.objects.filter(moves)
+    if stages:
+        entries = entries.filter(to_stage_id__in=sorted(stages))
+    buckets = {
+        key: values for key, values in flow_buckets(entries, zone, fsm).items() if key[:3] in wanted
+    }
+    _write(StageFlowRollup, buckets, FLOW_FIELDS)
+
+
+@transaction.atomic(savepoint=False)
+def refresh_activities(keys: Iterable[Key], zone=None) -> None:
+    """Recompute the activity buckets of `keys` from the activities."""
+    keys = set(keys)
+    if not keys:
+        return
+    zone = _zone(zone)
+    _lock(owner_id for owner_id, _ in keys)
+    ActivityRollup.objects.filter(_bucket_condition(keys)).delete()
+    logged = _keys_condition(keys, "occurred_at", zone) & ~Q(kind=Activity.Kind.TASK)
+    done = _keys_condition(keys, "done_at", zone) & Q(kind=Activity.Kind.TASK)
+    buckets = activity_buckets(Activity.objects.filter(logged | done), zone)
+    _write(ActivityRollup, buckets, ACTIVITY_FIELDS)
+
+
+def refresh_deal_set(deals: QuerySet[Deal], change=None, zone=None) -> None:
+    """Refresh every bucket a set of deals counts in, around `change()` (a bulk update)."""
+    zone = _zone(zone)
+    keys = deal_keys_of(deals, zone)
+    if change is not None:
+        change()
+        keys |= deal_keys_of(deals, zone)
+    refresh_deals(keys, zone)
+
+
+@transaction.atomic
+def rebuild(zone=None) -> dict[str, int]:
+    """Recompute every bucket from scratch; returns the number of buckets written."""
+    zone = _zone(zone)
+    _lock_everything()
+    for model in (DealRollup, DealTotalsRollup, OpenDealRollup, ActivityRollup, StageFlowRollup):
+        model.objects.all().delete()
+    deals = deal_buckets(Deal.objects.all(), Deal.objects.all(), zone)
+    _write(DealRollup, deals, DEAL_FIELDS)
+    _write(DealTotalsRollup, totals_buckets(deals), TOTALS_FIELDS)
+    _write(OpenDealRollup, open_buckets(Deal.objects.all()), OPEN_FIELDS)
+    activities = activity_buckets(Activity.objects.all(), zone)
+    _write(ActivityRollup, activities, ACTIVITY_FIELDS)
+    flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
+    _write(StageFlowRollup, flows, FLOW_FIELDS)
+    return {
+        "deal_buckets": len(deals),
+        "activity_buckets": len(activities),
+        "flow_buckets": len(flows),
+    }
+
+
+def _lock_everything() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "LOCK TABLE analytics_dealrollup, analytics_dealtotalsrollup,"
+                " analytics_opendealrollup, analytics_activityrollup, analytics_stageflowrollup"
+            )
+
+
+# --- Verifying -----------------------------------------------------------------------------
+
+
+def _normalized(buckets: dict[tuple, dict]) -> dict[tuple, tuple]:
+    """Comparable bucket values (Decimal amounts at cents; empty cycles as zero)."""
+    result = {}
+    for key, values in buckets.items():
+        if not values.get("count"):
+            continue
+        amount = values.get("amount")
+        cycle = values.get("cycle")
+        result[key] = (
+            values["count"],
+            None if amount is None else round(amount, 2),
+            cycle or datetime.timedelta(0) if "cycle" in values else None,
+        )
+    return result
+
+
+def differences(zone=None) -> dict[str, set[Key]]:
+    """The (owner, month) keys whose buckets differ from a full recount, per table: "deals"
+    (deal, totals, open and stage-flow buckets) and "activities"."""
+    zone = _zone(zone)
+    deals = deal_buckets(Deal.objects.all(), Deal.objects.all(), zone)
+    money = ("count", "amount")
+    stored_deals = _stored(DealRollup, DealRollup.objects.all(), DEAL_FIELDS, (*money, "cycle"))
+    stored_totals = _stored(
+        DealTotalsRollup, DealTotalsRollup.objects.all(), TOTALS_FIELDS, (*money, "cycle")
+    )
+    drifted = _wrong(deals, stored_deals) | _wrong(totals_buckets(deals), stored_totals)
+    result = {"deals": {(key[1], key[0]) for key in drifted}}
+    # An open bucket has no month: refresh its owner's current month (which recounts the
+    # owner's open deals). A drifted period is repaired through its owner's first month
+    # (which recounts the month, quarter and year around it).
+    this_month = month_of(datetime.datetime.now(datetime.UTC), zone)
+    stored_open = _stored(OpenDealRollup, OpenDealRollup.objects.all(), OPEN_FIELDS, money)
+    result["deals"] |= {
+        (key[0], this_month) for key in _wrong(open_buckets(Deal.objects.all()), stored_open)
+    }
+    flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
+    stored_flows = _stored(StageFlowRollup, StageFlowRollup.objects.all(), FLOW_FIELDS, money)
+    result["deals"] |= {(key[2], key[1]) for key in _wrong(flows, stored_flows)}
+    stored_activities = _stored(
+        ActivityRollup, ActivityRollup.objects.all(), ACTIVITY_FIELDS, ("count",)
+    )
+    recount = activity_buckets(Activity.objects.all(), zone)
+    result["activities"] = {(key[1], key[0]) for key in _wrong(recount, stored_activities)}
+    return result
+
+
+def _wrong(recount: dict, stored: dict) -> set[tuple]:
+    expected, actual = _normalized(recount), _normalized(stored)
+    return {key for key in expected.keys() | actual.keys() if expected.get(key) != actual.get(key)}
+
+
+def verify_and_repair(zone=None) -> dict[str, int]:
+    """Compare every bucket with a full recount, log and repair any drift.
+
+    Returns the number of (owner, month) keys repaired per table."""
+    zone = _zone(zone)
+    drift = differences(zone)
+    if drift["deals"]:
+        logger.warning(
+            "deal rollups drifted in %d bucket(s): %s",
+            len(drift["deals"]),
+            sorted(drift["deals"], key=str)[:20],
+        )
+        refresh_deals(drift["deals"], zone)
+    if drift["activities"]:
+        logger.warning(
+            "activity rollups drifted in %d bucket(s): %s",
+            len(drift["activities"]),
+            sorted(drift["activities"], key=str)[:20],
+        )
+        refresh_activities(drift["activities"], zone)
+    return {name: len(keys) for name, keys in drift.items()}
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+
+def covers(slice_) -> bool:
+    """Can the slice be summed from the buckets: whole months of the reporting time zone?
+
+    The buckets are in the organization's zone; callers pass slices in that zone (Slice.tz)."""
+    zone = zoneinfo.ZoneInfo(slice_.tz)
+    return all(
+        (local := moment.astimezone(zone)).day == 1 and local.time() == datetime.time(0)
+        for moment in (slice_.start, slice_.end)
+    )
+
+
+def _slice_filters(slice_) -> Q:
+    condition = Q(month__gte=slice_.start_date, month__lt=slice_.end_date)
+    if slice_.owner_id is not None:
+        condition &= Q(owner_id=slice_.owner_id)
+    if slice_.team_id is not None:
+        condition &= Q(owner__team_id=slice_.team_id)
+    return condition
+
+
+def deal_rows(slice_, *events: str, model=DealRollup) -> QuerySet[DealRollup]:
+    """The visible deal buckets of the slice (its months, pipeline, team and owner); `model`
+    DealTotalsRollup for the coarser buckets."""
+    queryset = model.objects.filter(visibility.owner_scope(slice_.actor), _slice_filters(slice_))
+    if slice_.pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=slice_.pipeline_id)
+    if events:
+        queryset = queryset.filter(event__in=events)
+    return queryset
+
+
+def totals_rows(slice_, *events: str) -> QuerySet[DealTotalsRollup]:
+    return deal_rows(slice_, *events, model=DealTotalsRollup)
+
+
+def open_rows(slice_) -> QuerySet[OpenDealRollup]:
+    """The visible open-deal buckets of the slice's pipeline, team and owner (any time)."""
+    queryset = OpenDealRollup.objects.filter(visibility.owner_scope(slice_.actor))
+    for name, value in (
+        ("owner_id", slice_.owner_id),
+        ("owner__team_id", slice_.team_id),
+        ("pipeline_id", slice_.pipeline_id),
+    ):
+        if value is not None:
+            queryset = queryset.filter(**{name: value})
+    return queryset
+
+
+def activity_rows(slice_) -> QuerySet[ActivityRollup]:
+    """The activity buckets of the slice's months, team and owner, of owners the actor may see.
+
+    Only exact per owner the actor may see (see the module docstring)."""
+    return ActivityRollup.objects.filter(
+        visibility.owner_scope(slice_.actor), _slice_filters(slice_)
+    )
+
+
+def flow_kind(slice_) -> str | None:
+    """The period kind of a whole-month slice (month, quarter or year), else None."""
+    if not covers(slice_):
+        return None
+    start, end = slice_.start_date, slice_.end_date
+    return MONTHS_OF_KIND.get((end.year - start.year) * 12 + end.month - start.month)
+
+
+def flow_rows(slice_, kind: str) -> QuerySet[StageFlowRollup]:
+    """The visible stage-flow buckets of the slice's period, pipeline, team and owner."""
+    queryset = StageFlowRollup.objects.filter(
+        visibility.owner_scope(slice_.actor), kind=kind, start=slice_.start_date
+    )
+    if slice_.owner_id is not None:
+        queryset = queryset.filter(owner_id=slice_.owner_id)
+    if slice_.team_id is not None:
+        queryset = queryset.filter(owner__team_id=slice_.team_id)
+    if slice_.pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=slice_.pipeline_id)
+    return queryset
