@@ -1,6 +1,5 @@
 """The revenue dashboard's figures as JSON: the same selectors, filters and drill-down sets."""
 
-import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -13,6 +12,7 @@ from salesdesk.analytics.metrics import Slice, Totals
 from salesdesk.core.api_support import Id, InSchema, Text, reference
 from salesdesk.core.errors import ValidationFailed
 from salesdesk.goals.periods import PeriodKind, current_period, period_parse
+from salesdesk.goals.schemas import PeriodOut
 from salesdesk.pipeline.models import Pipeline
 
 router = Router(tags=["dashboards"])
@@ -23,14 +23,6 @@ class RevenueFilters(InSchema):
     pipeline: Id | None = None
     team: Id | None = None
     owner: Id | None = None
-
-
-class PeriodOut(Schema):
-    key: str
-    label: str
-    kind: str
-    start: datetime.date
-    end: datetime.date
 
 
 class TotalsOut(Schema):

@@ -1,6 +1,5 @@
 """GET /dashboards/team: the team dashboard's figures as JSON, the same as the page shows."""
 
-import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -13,6 +12,7 @@ from salesdesk.core.api_support import Id, InSchema, Text
 from salesdesk.core.errors import ValidationFailed
 from salesdesk.core.schemas import TeamRef
 from salesdesk.goals.periods import PeriodKind, current_period, period_parse
+from salesdesk.goals.schemas import PeriodOut
 from salesdesk.pipeline.models import Pipeline
 
 router = Router(tags=["dashboards"])
@@ -23,13 +23,6 @@ class TeamDashboardQuery(InSchema):
     team: Id | None = None
     pipeline: Id | None = None
     leaderboard: Text | None = None
-
-
-class PeriodOut(Schema):
-    key: str
-    label: str
-    start: datetime.date
-    end: datetime.date  # the first day after the period
 
 
 class FiguresOut(Schema):
@@ -108,7 +101,13 @@ class TeamDashboardOut(Schema):
 
 
 def _period(period) -> dict:
-    return {"key": period.key, "label": period.label, "start": period.start, "end": period.end}
+    return {
+        "key": period.key,
+        "label": period.label,
+        "kind": period.kind,
+        "start": period.start,
+        "end": period.end,
+    }
 
 
 def _figures(figures: selectors.PeriodFigures) -> dict:

@@ -13,19 +13,12 @@ from salesdesk.core.schemas import TeamRef, UserRef
 from salesdesk.goals import selectors, services
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import Period, PeriodKind
+from salesdesk.goals.schemas import PeriodOut
 from salesdesk.goals.selectors import GoalProgress
 
 router = Router(tags=["goals"])
 
 Target = Field(None, ge=0, max_digits=14, decimal_places=2)
-
-
-class PeriodOut(Schema):
-    key: str
-    label: str
-    kind: str
-    start: datetime.date
-    end: datetime.date  # the first day after the period
 
 
 class MemberOut(Schema):

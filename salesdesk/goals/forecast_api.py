@@ -1,6 +1,5 @@
 """The forecast and its accuracy as JSON: the same selectors as the forecast page."""
 
-import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -12,6 +11,7 @@ from salesdesk.core.api_support import Id, InSchema, Text, reference
 from salesdesk.core.errors import NotFound, ValidationFailed
 from salesdesk.goals import forecast as selectors
 from salesdesk.goals.periods import Period, period_parse
+from salesdesk.goals.schemas import PeriodOut
 from salesdesk.pipeline.models import Pipeline
 
 router = Router(tags=["forecast"])
@@ -27,14 +27,6 @@ class ForecastFilters(InSchema):
     pipeline: Id | None = None
     team: Id | None = None
     owner: Id | None = None
-
-
-class PeriodOut(Schema):
-    key: str
-    label: str
-    kind: str
-    start: datetime.date
-    end: datetime.date  # the first day after the period
 
 
 class ForecastRowOut(Schema):

@@ -59,6 +59,7 @@ def test_manager_gets_each_reps_figures_and_the_total(cast, world, api_client):
     assert body["period"] == {
         "key": "fy2026-q1",
         "label": "Q1 FY2026",
+        "kind": "quarter",
         "start": "2026-01-01",
         "end": "2026-04-01",
     }
