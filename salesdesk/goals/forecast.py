@@ -449,7 +449,7 @@ def forecast_figures(
     Returns {group value: [Figures per period]} ({None: [...]} without `group`), unrounded so
     that groups add up exactly. `replay` rebuilds each deal's state at `instant` from history
     (backtests and backfilled snapshots); otherwise deals are read as they stand now and
-    `instant` is now. `curves` come from `win_curves` at the same instant. Three queries.
+    `instant` is now. `curves` come from `win_curves` at the same instant. Four queries.
     """
     bounds = [period.bounds(tz) for period in periods]
     group_fields = [group] if group else []
@@ -461,36 +461,46 @@ def forecast_figures(
     money = metrics.MONEY
 
     # What was won in each period (up to the instant when replaying), and the value of the
-    # deals created lately (for the deals not created yet): one query.
+    # deals created lately (for the deals not created yet). Each reads one index range (on
+    # PostgreSQL from the index alone); the older deals matter only as "there are some".
+    everything = deals.order_by()
     since = instant - NEW_DEALS_WINDOW
-    totals = {
-        "recent": Sum(
-            Case(
-                When(created_at__gte=since, created_at__lt=instant, then=F("amount_base")),
-                output_field=money,
-            )
-        ),
-        "first": Min("created_at", filter=Q(created_at__lt=instant)),
-    }
+    recent = everything.filter(created_at__gte=since, created_at__lt=instant)
+    won_sums, won_ranges = {}, []
     for i, (start, end) in enumerate(bounds):
         end = min(end, instant) if replay else end
         if start < end:
-            totals[f"won{i}"] = Sum(
+            won_ranges.append((start, end))
+            won_sums[f"won{i}"] = Sum(
                 Case(
-                    When(
-                        status=Deal.Status.WON,
-                        closed_at__gte=start,
-                        closed_at__lt=end,
-                        then=F("amount_base"),
-                    ),
+                    When(closed_at__gte=start, closed_at__lt=end, then=F("amount_base")),
                     output_field=money,
                 )
             )
-    everything = deals.order_by()
-    rows = (
-        everything.values(group).annotate(**totals) if group else [everything.aggregate(**totals)]
-    )
-    created_rows = [(row[group] if group else None, row) for row in rows]
+    queries = [(recent, {"recent": Sum("amount_base"), "first": Min("created_at")})]
+    if won_ranges:
+        won = everything.filter(
+            status=Deal.Status.WON,
+            closed_at__gte=min(start for start, _ in won_ranges),
+            closed_at__lt=max(end for _, end in won_ranges),
+        )
+        queries.append((won, won_sums))
+    totals_by_key: dict = defaultdict(dict)
+    for queryset, sums in queries:
+        if group:
+            for row in queryset.values(group).annotate(**sums):
+                totals_by_key[row.pop(group)].update(row)
+        else:
+            totals_by_key[None].update(queryset.aggregate(**sums))
+    older = everything.filter(created_at__lt=since)
+    if group:
+        older_keys = set(older.values_list(group, flat=True).distinct())
+    else:
+        older_keys = {None} if older.exists() else set()
+    created_rows = list(totals_by_key.items())
+    for key, row in created_rows:
+        if key in older_keys:
+            row["first"] = since  # deals older than the window: the whole window counts
     for key, row in created_rows:
         figures = result[key]
         for i in range(len(periods)):
@@ -532,7 +542,7 @@ def forecast_figures(
             for first_day, end_day in windows
         ]
         for key, row in created_rows:
-            if not row["recent"]:
+            if not row.get("recent"):
                 continue
             span = min(instant - row["first"], NEW_DEALS_WINDOW) / DAY
             per_day = row["recent"] / Decimal(repr(max(span, 1.0)))
