@@ -14,7 +14,6 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 
@@ -28,15 +27,14 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
+# The page benchmark's helpers (bench/ is the script's own directory, first on sys.path).
+from pages import PLAIN_STATIC, percentile, pick_user  # noqa: E402
+
 from salesdesk.accounts.models import Role, User  # noqa: E402
 from salesdesk.pipeline.models import Deal  # noqa: E402
 
 TARGET_MS = 150
 TARGET_RATIO = 1.5
-PLAIN_STATIC = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
 
 
 @dataclass
@@ -47,11 +45,6 @@ class Result:
     queries: int
     page_ms: list[float]
     sql_ms: list[float]
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
 def pages_for(user, period: str | None, rep: User) -> list[str]:
@@ -101,15 +94,6 @@ def measure(client: Client, page: str, role: str, repeat: int) -> Result:
     return Result(page, role, response.status_code, len(statements), page_ms, sql_ms)
 
 
-def pick_user(role: str) -> User:
-    users = User.objects.filter(is_active=True)
-    user = users.filter(role=role, email__startswith=f"{role}@").first()
-    user = user or users.filter(role=role).order_by("id").first()
-    if user is None:
-        sys.exit(f"No active {role}: load data first, e.g. `salesdesk demo --deals 5000`.")
-    return user
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
@@ -119,7 +103,7 @@ def main() -> None:
     )
     arguments = parser.parse_args()
 
-    users = {role: pick_user(role) for role in (Role.REP, Role.MANAGER, Role.ADMIN)}
+    users = {role: pick_user(role, None) for role in (Role.REP, Role.MANAGER, Role.ADMIN)}
     rep = users[Role.REP]
     results = []
     with override_settings(STORAGES=PLAIN_STATIC):

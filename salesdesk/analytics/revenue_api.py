@@ -3,16 +3,13 @@
 from decimal import Decimal
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from salesdesk.accounts.models import OrganizationSettings, Team, User
 from salesdesk.analytics import revenue
 from salesdesk.analytics.metrics import Slice, Totals
 from salesdesk.core.api_support import Id, InSchema, Text, reference
-from salesdesk.core.errors import ValidationFailed
-from salesdesk.goals.periods import PeriodKind, current_period, period_parse
-from salesdesk.goals.schemas import PeriodOut
+from salesdesk.goals.schemas import PeriodOut, period_param
 from salesdesk.pipeline.models import Pipeline
 
 router = Router(tags=["dashboards"])
@@ -127,16 +124,7 @@ def revenue_dashboard(request: HttpRequest, filters: Query[RevenueFilters]):
     the current quarter when absent; the deals behind a figure are listed by the web
     drill-down `/dashboards/deals/?set=…` with the same filters."""
     org = OrganizationSettings.get()
-    fsm = org.fiscal_year_start_month
-    if filters.period:
-        try:
-            period = period_parse(filters.period, fsm)
-        except ValueError as error:
-            raise ValidationFailed(str(error), fields={"period": str(error)}) from None
-    else:
-        period = current_period(
-            PeriodKind.QUARTER, now=timezone.now(), tz=org.timezone, fiscal_start_month=fsm
-        )
+    period = period_param(filters.period, org)
     for pk, queryset, field, label in (
         (filters.pipeline, Pipeline.objects.all(), "pipeline", "Pipeline"),
         (filters.team, Team.objects.all(), "team", "Team"),

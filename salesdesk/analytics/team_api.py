@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from salesdesk.accounts.models import OrganizationSettings, Team
@@ -11,8 +10,7 @@ from salesdesk.analytics import team as selectors
 from salesdesk.core.api_support import Id, InSchema, Text
 from salesdesk.core.errors import ValidationFailed
 from salesdesk.core.schemas import TeamRef
-from salesdesk.goals.periods import PeriodKind, current_period, period_parse
-from salesdesk.goals.schemas import PeriodOut
+from salesdesk.goals.schemas import PeriodOut, period_param
 from salesdesk.pipeline.models import Pipeline
 
 router = Router(tags=["dashboards"])
@@ -151,18 +149,7 @@ def team_dashboard(request: HttpRequest, filters: Query[TeamDashboardQuery]):
     average cycle, open pipeline, stale deals, overdue tasks and goal attainment for the period
     (default: the current quarter), with the previous period's figures and the differences."""
     organization = OrganizationSettings.get()
-    if filters.period:
-        try:
-            period = period_parse(filters.period, organization.fiscal_year_start_month)
-        except ValueError as error:
-            raise ValidationFailed(str(error), fields={"period": str(error)}) from None
-    else:
-        period = current_period(
-            PeriodKind.QUARTER,
-            now=timezone.now(),
-            tz=organization.timezone,
-            fiscal_start_month=organization.fiscal_year_start_month,
-        )
+    period = period_param(filters.period, organization)
     metric = filters.leaderboard or "won_revenue"
     if metric not in selectors.LEADERBOARD_METRICS:
         choices = ", ".join(selectors.LEADERBOARD_METRICS)

@@ -8,12 +8,12 @@ from ninja import Field, Query, Router, Schema, Status
 
 from salesdesk.accounts.models import OrganizationSettings, Team, User
 from salesdesk.core.api_support import Id, InSchema, Text, reference
-from salesdesk.core.errors import NotFound, ValidationFailed
+from salesdesk.core.errors import NotFound
 from salesdesk.core.schemas import TeamRef, UserRef
 from salesdesk.goals import selectors, services
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import Period, PeriodKind
-from salesdesk.goals.schemas import PeriodOut
+from salesdesk.goals.schemas import PeriodOut, period_param
 from salesdesk.goals.selectors import GoalProgress
 
 router = Router(tags=["goals"])
@@ -116,13 +116,6 @@ def _period_out(period: Period) -> dict:
     }
 
 
-def _parse(key: str | None, org: OrganizationSettings) -> Period:
-    try:
-        return selectors.period_from_key(key, org)
-    except ValueError as error:
-        raise ValidationFailed(str(error), fields={"period": str(error)}) from None
-
-
 def _goal_out(progress: GoalProgress) -> dict:
     goal = progress.goal
     return {
@@ -186,7 +179,7 @@ def _goal(request: HttpRequest, goal_id: int) -> Goal:
 def list_goals(request: HttpRequest, filters: Query[GoalFilters]):
     """The goals of one period that you may see, with their progress (team goals list their
     members' goals too)."""
-    period = _parse(filters.period, OrganizationSettings.get())
+    period = period_param(filters.period, OrganizationSettings.get())
     progress = selectors.goal_progress(
         actor=request.auth,
         period=period,
@@ -201,7 +194,7 @@ def list_goals(request: HttpRequest, filters: Query[GoalFilters]):
 def roll_over_goals(request: HttpRequest, payload: RollOverIn):
     """Copy the goals of `period` that you set to the next period of the same kind; goals
     there already are kept."""
-    period = _parse(payload.period or "-", OrganizationSettings.get())
+    period = period_param(payload.period or "-", OrganizationSettings.get())
     created, skipped = services.goal_roll_over(actor=request.auth, period=period)
     return {"period": _period_out(period.next()), "created": len(created), "skipped": skipped}
 
