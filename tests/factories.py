@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import factory
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
@@ -13,7 +14,15 @@ from salesdesk.activities.models import Activity
 from salesdesk.crm.models import Company, Contact, ContactEmail, Tag
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import PeriodKind
-from salesdesk.pipeline.models import Deal, LeadSource, LostReason, Pipeline, Stage, StageChange
+from salesdesk.pipeline.models import (
+    CloseDateChange,
+    Deal,
+    LeadSource,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -120,6 +129,18 @@ class DealFactory(factory.django.DjangoModelFactory):
     expected_close = factory.LazyFunction(
         lambda: timezone.localdate() + datetime.timedelta(days=30)
     )
+
+
+def record_close_date_change(deal: Deal, from_date, to_date, **fields) -> CloseDateChange:
+    """A close-date change written by hand (any `at`, `by`), counted on the deal as
+    `deal_update` counts it."""
+    change = CloseDateChange.objects.create(
+        deal=deal, from_date=from_date, to_date=to_date, **fields
+    )
+    if change.is_slip:
+        Deal.objects.filter(pk=deal.pk).update(close_date_slips=F("close_date_slips") + 1)
+        deal.close_date_slips += 1
+    return change
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):

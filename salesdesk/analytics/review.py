@@ -19,17 +19,15 @@ from django.db import transaction
 from django.db.models import (
     Count,
     F,
-    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from salesdesk.accounts import visibility
@@ -138,18 +136,6 @@ def _open_deals_of(actor, rep_id: int, now: datetime.datetime) -> QuerySet[Deal]
     return metrics.open_deals(slice_).select_related("stage", "company")
 
 
-def _slips() -> Subquery:
-    """How many times the deal's close date slipped, as a correlated subquery."""
-    counted = (
-        CloseDateChange.objects.filter(SLIP, deal=OuterRef("pk"))
-        .order_by()
-        .values("deal")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 def focus_lists(
     *, actor, rep_id: int, now: datetime.datetime, today: datetime.date, shown: int = FOCUS_SHOWN
 ) -> list[DealList]:
@@ -165,7 +151,7 @@ def focus_lists(
         "-amount_base", "-pk"
     )
     slipping = (
-        deals.annotate(slips=_slips())
+        deals.annotate(slips=F("close_date_slips"))
         .filter(Q(expected_close__lt=today) | Q(slips__gt=0))
         .order_by("-slips", F("expected_close").asc(nulls_last=True), "-pk")
     )

@@ -1085,7 +1085,7 @@ class _DemoBuilder:
             prospected=source == self.outbound_source,
         )
 
-        expected, last_change = self._close_dates(
+        expected, last_change, slips = self._close_dates(
             chunk,
             deal_id=deal_id,
             owner=owner,
@@ -1122,7 +1122,7 @@ class _DemoBuilder:
         chunk.deals.append(
             (
                 deal_id, title, company_id, owner, pipeline.id, stage.id, amount, currency,
-                amount_base, expected, status,
+                amount_base, expected, slips, status,
                 _timestamp(closed) if closed else None, lost_reason, lost_note, source, forecast,
                 next_step, next_step_due, _timestamp(entered),
                 _timestamp(last_touch) if last_touch else None, _timestamp(created),
@@ -1142,14 +1142,15 @@ class _DemoBuilder:
         entries: list[tuple[int, int]],
         closed: int,
         status: str,
-    ) -> tuple[datetime.date, int]:
+    ) -> tuple[datetime.date, int, int]:
         """The rep's expected close date and its history (CloseDateChange rows).
 
         Reps are optimistic: on creating the deal and on most stage moves they expect it to
         close after OPTIMISM times the typical time left; a few days after that date passes
         with the deal still open they push it out a few weeks (a slip); they set it to the day
         of the win when they win it. `entries` are the stage entries (time, stage index) in
-        order. Returns the final date and the time of the last change (0 for none).
+        order. Returns the final date, the time of the last change (0 for none) and how many
+        of the changes were slips (`Deal.close_date_slips`).
         """
         rng = self.rng
         end = closed or self.now
@@ -1193,7 +1194,10 @@ class _DemoBuilder:
             )  # fmt: skip
             self.close_change_id += 1
         self.summary.close_date_changes += len(changes)
-        return _timestamp(expected).date(), changes[-1][2] if changes else 0
+        slips = sum(
+            _timestamp(to_ts).date() > _timestamp(from_ts).date() for from_ts, to_ts, _ in changes
+        )
+        return _timestamp(expected).date(), changes[-1][2] if changes else 0, slips
 
     def _activities(
         self,
@@ -1312,7 +1316,8 @@ class _DemoBuilder:
             Deal,
             [
                 "id", "title", "company_id", "owner_id", "pipeline_id", "stage_id", "amount",
-                "currency", "amount_base", "expected_close", "status", "closed_at",
+                "currency", "amount_base", "expected_close", "close_date_slips", "status",
+                "closed_at",
                 "lost_reason_id", "lost_note", "lead_source_id", "forecast_category", "next_step",
                 "next_step_due", "stage_entered_at", "last_interaction_at", "created_at",
                 "updated_at",

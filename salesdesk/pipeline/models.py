@@ -119,6 +119,9 @@ class Deal(models.Model):
     currency = models.CharField(max_length=3, validators=[currency_code])
     amount_base = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     expected_close = models.DateField(null=True, blank=True)
+    # How many times the expected close date was pushed later or cleared while the deal was
+    # open: the CloseDateChange rows that are slips, counted as they are recorded.
+    close_date_slips = models.PositiveIntegerField(default=0, editable=False)
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.ForeignKey(
@@ -184,6 +187,14 @@ class Deal(models.Model):
                 include=["amount_base", "stage", "stage_entered_at", "pipeline", "id"],
                 condition=models.Q(status="open"),
                 name="deal_open_owner_idx",
+            ),
+            # The forecast's most slipped open deals, in the order it lists them.
+            models.Index(
+                F("close_date_slips").desc(),
+                F("amount_base").desc(),
+                F("id").desc(),
+                condition=models.Q(status="open", close_date_slips__gt=0),
+                name="deal_slipped_idx",
             ),
             # Recounting one owner's month of the rollups when a deal changes.
             models.Index(fields=["owner", "created_at"], name="deal_owner_created_idx"),

@@ -352,9 +352,10 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
         and deal.expected_close is not None
         and changes["expected_close"] != deal.expected_close
     ):
-        CloseDateChange.objects.create(
+        change = CloseDateChange.objects.create(
             deal=deal, from_date=deal.expected_close, to_date=changes["expected_close"], by=actor
         )
+        deal.close_date_slips += change.is_slip
     for field in ("company", "expected_close", "lead_source", "next_step_due", "forecast_category"):
         if field in changes:
             setattr(deal, field, changes[field])

@@ -10,13 +10,14 @@ from salesdesk.analytics import review
 from salesdesk.analytics.models import CoachingNote, Review
 from salesdesk.core.errors import PermissionDenied
 from salesdesk.goals.models import Goal
-from salesdesk.pipeline.models import CloseDateChange, Deal, StageChange
+from salesdesk.pipeline.models import Deal, StageChange
 from tests.factories import (
     DealFactory,
     GoalFactory,
     LostReasonFactory,
     TeamFactory,
     UserFactory,
+    record_close_date_change,
 )
 
 pytestmark = pytest.mark.django_db
@@ -208,9 +209,9 @@ def test_slipping_deals_have_passed_or_pushed_close_dates_counted_in_sql(cast, s
     deal(cast.alice, stages["Lead"], title="Passed", expected_close=TODAY - DAY)
     deal(cast.alice, stages["Lead"], title="Today", expected_close=TODAY)
     for from_date, to_date in [(D(3, 1), D(3, 20)), (D(3, 20), D(4, 30)), (D(4, 30), D(4, 10))]:
-        CloseDateChange.objects.create(deal=pushed_twice, from_date=from_date, to_date=to_date)
-    CloseDateChange.objects.create(deal=pulled_in, from_date=D(5, 1), to_date=D(4, 1))
-    CloseDateChange.objects.create(deal=undated, from_date=D(4, 1), to_date=None)
+        record_close_date_change(pushed_twice, from_date, to_date)
+    record_close_date_change(pulled_in, D(5, 1), D(4, 1))
+    record_close_date_change(undated, D(4, 1), None)
 
     slipping = focus(cast.manager, cast.alice)["slipping"]
 
@@ -268,11 +269,9 @@ def history(cast, stages):
     )
     deal(cast.alice, stages["Lead"], "250", title="New", created_at=NOW - 2 * DAY)
     pushed = deal(cast.alice, stages["Lead"], title="Pushed")
-    CloseDateChange.objects.create(deal=pushed, from_date=D(3, 20), to_date=D(4, 20), at=NOW - DAY)
-    CloseDateChange.objects.create(deal=pushed, from_date=D(4, 20), to_date=D(4, 2), at=NOW - DAY)
-    CloseDateChange.objects.create(
-        deal=pushed, from_date=D(3, 1), to_date=D(3, 20), at=NOW - 9 * DAY
-    )
+    record_close_date_change(pushed, D(3, 20), D(4, 20), at=NOW - DAY)
+    record_close_date_change(pushed, D(4, 20), D(4, 2), at=NOW - DAY)
+    record_close_date_change(pushed, D(3, 1), D(3, 20), at=NOW - 9 * DAY)
     bobs = deal(cast.bob, stages["Lead"], title="Bob's")
     StageChange.objects.create(
         deal=bobs, from_stage=stages["Lead"], to_stage=stages["Proposal"], at=NOW - 2 * DAY

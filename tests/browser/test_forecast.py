@@ -7,9 +7,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from salesdesk.goals.periods import PeriodKind, current_period
-from salesdesk.pipeline.models import CloseDateChange, Deal
+from salesdesk.pipeline.models import Deal
 from tests.browser.conftest import sign_in
-from tests.factories import PASSWORD, DealFactory
+from tests.factories import PASSWORD, DealFactory, record_close_date_change
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,12 +26,8 @@ def deals(cast, pipeline):
         amount_base=Decimal("1000"),
         expected_close=month.start,
     )
-    CloseDateChange.objects.create(
-        deal=alice, from_date=month.start, to_date=month.start.replace(day=2)
-    )
-    CloseDateChange.objects.create(
-        deal=alice, from_date=month.start.replace(day=2), to_date=month.start
-    )
+    record_close_date_change(alice, month.start, month.start.replace(day=2))
+    record_close_date_change(alice, month.start.replace(day=2), month.start)
     DealFactory(
         title="Carol's",
         owner=cast.carol,

@@ -201,9 +201,11 @@ def test_close_dates_slip_and_their_history_leads_to_the_deals_date(demo):
         assert changes[-1].at < (deal.closed_at or NOW)
         assert {change.by_id for change in changes} == {deal.owner_id}
         slips += sum(change.is_slip for change in changes)
+        assert deal.close_date_slips == sum(change.is_slip for change in changes)
     assert slips > len(history) / 2  # reps push dates out more than they pull them in
     for deal in Deal.objects.filter(status=Deal.Status.WON):
         assert deal.expected_close == deal.closed_at.date()  # set on the day of the win
+    assert not Deal.objects.exclude(pk__in=history).filter(close_date_slips__gt=0).exists()
 
 
 def test_forecast_snapshots_are_rebuilt_for_the_accuracy_record(db):

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from salesdesk.goals.models import ForecastSnapshot
 from salesdesk.goals.periods import Period, PeriodKind, current_period
-from salesdesk.pipeline.models import CloseDateChange, Deal
-from tests.factories import DealFactory, GoalFactory
+from salesdesk.pipeline.models import Deal
+from salesdesk.pipeline.services import deal_update
+from tests.factories import DealFactory, GoalFactory, record_close_date_change
 
 pytestmark = pytest.mark.django_db
 
@@ -100,13 +101,8 @@ def test_page_shows_the_forecast_of_each_period_ahead(client, cast, book):
 def test_deal_list_shows_the_selected_periods_deals_with_slips(client, cast, book):
     month = this_month()
     alice = book["alice"]
-    for n, (old, new) in enumerate([(-5, 3), (3, 9), (9, 1)]):  # two slips, one pull-in
-        CloseDateChange.objects.create(
-            deal=alice,
-            from_date=month.start + old * DAY,
-            to_date=month.start + new * DAY,
-            at=timezone.now() - (10 - n) * DAY,
-        )
+    for day in (3, 9, 0):  # two slips, one pull-in, through the service that records them
+        deal_update(actor=cast.alice, deal=alice, expected_close=month.start + day * DAY)
 
     response = signed_in(client, cast.admin).get("/forecast/", {"period": month.key})
 
@@ -232,9 +228,7 @@ def test_page_query_count_is_small_and_does_not_grow_with_deals(client, cast, bo
         deal = make(
             stages["Proposal"], cast.alice, "10", expected_close=book["alice"].expected_close
         )
-        CloseDateChange.objects.create(
-            deal=deal, from_date=deal.expected_close, to_date=deal.expected_close + DAY
-        )
+        record_close_date_change(deal, deal.expected_close, deal.expected_close + DAY)
     ForecastSnapshot.objects.create(
         week=datetime.date(2026, 1, 5),
         period_kind="month",

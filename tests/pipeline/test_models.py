@@ -1,4 +1,5 @@
 import datetime
+import importlib
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -6,6 +7,7 @@ from django.utils import timezone
 
 from salesdesk.activities.models import Activity
 from salesdesk.crm.models import Company, ContactEmail
+from salesdesk.pipeline.models import CloseDateChange, Deal
 from tests.factories import (
     ActivityFactory,
     CompanyFactory,
@@ -80,3 +82,22 @@ def test_stale_after_the_stage_limit(pipeline):
     )
     assert (fresh.is_stale, stale.is_stale, won.is_stale) == (False, True, False)
     assert stale.days_in_stage() == 15
+
+
+def test_the_slip_count_migration_counts_the_slips_already_recorded(cast, pipeline):
+    from django.apps import apps
+
+    migration = importlib.import_module("salesdesk.pipeline.migrations.0007_deal_close_date_slips")
+    pushed, pulled, untouched = (
+        DealFactory(stage=pipeline.stages.first(), owner=cast.alice) for _ in range(3)
+    )
+    day = datetime.date(2026, 3, 31)
+    for deal, dates in ((pushed, [(day, day + datetime.timedelta(days=30)), (day, None)]),
+                        (pulled, [(day, day - datetime.timedelta(days=1))])):  # fmt: skip
+        for from_date, to_date in dates:
+            CloseDateChange.objects.create(deal=deal, from_date=from_date, to_date=to_date)
+
+    migration.count_slips(apps, None)
+
+    counts = dict(Deal.objects.values_list("pk", "close_date_slips"))
+    assert [counts[pushed.pk], counts[pulled.pk], counts[untouched.pk]] == [2, 0, 0]

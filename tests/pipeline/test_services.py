@@ -141,3 +141,9 @@ def test_moving_the_expected_close_of_an_open_deal_records_the_change(cast, pipe
         (datetime.date(2026, 4, 30), datetime.date(2026, 4, 15), cast.alice.id),
     ]
     assert [c.is_slip for c in deal.close_date_changes.all()] == [True, False]
+    deal.refresh_from_db()
+    assert deal.close_date_slips == 1  # counted on the deal, for the forecast's lists
+    services.deal_update(actor=cast.alice, deal=deal, expected_close=None)  # cleared: a slip
+    deal.refresh_from_db()
+    assert deal.close_date_slips == 2
+    assert deal.close_date_changes.last().to_date is None
