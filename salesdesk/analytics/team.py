@@ -1,4 +1,5 @@
-"""The team dashboard: each rep's figures for a period, next to the previous period's.
+"""The team dashboard: each rep's (or each team's) figures for a period, next to the previous
+period's up to the same point.
 
 Every figure comes from the sets of `analytics.metrics`, so it is computed over what the viewer
 may see. The rows follow the same rule: a manager sees the members of the teams they manage or
@@ -6,17 +7,34 @@ belong to, an admin (or anyone when `reps_see_all` is on) every team, and a rep 
 their own row on their own team's dashboard.
 
 The cost does not grow with the number of reps: each deal or activity set is read once, grouped
-by owner, with conditional aggregates splitting it into columns.
+by owner (or by the owner's team for the per-team summary), with conditional aggregates
+splitting it into columns.
+
+Trend. A period still under way is compared with the previous period up to the same point
+(Q4 to 25 November against Q3 to 25 August, at the same wall-clock time in the reporting time
+zone); a period that is over with the whole previous one. The previous period's whole months
+come from the monthly rollups, the month it stops in from the source rows.
 """
 
+import calendar
 import datetime
+import zoneinfo
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from salesdesk.accounts import visibility
@@ -24,7 +42,7 @@ from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import metrics, rollups
 from salesdesk.goals.models import Goal
-from salesdesk.goals.periods import Period
+from salesdesk.goals.periods import MONTHS_IN, Period
 from salesdesk.goals.selectors import GoalProgress, goal_progress
 from salesdesk.pipeline.models import Deal, Stage
 

@@ -84,7 +84,7 @@ from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
-from salesdesk.analytics import metrics
+from salesdesk.analytics import metrics, rollups
 from salesdesk.goals.models import ForecastCurves, ForecastSnapshot
 from salesdesk.goals.periods import Period, PeriodKind, current_period
 from salesdesk.pipeline.models import CloseDateChange, Deal, Stage, StageChange
@@ -443,6 +443,7 @@ def forecast_figures(
     group: str | None = None,
     curves: WinCurves,
     commit_stages: set[int] | None = None,
+    open_by_stage: dict[int, Decimal] | None = None,
 ) -> dict:
     """The five figures of each period for `deals` as they stood at `instant`.
 
@@ -450,7 +451,13 @@ def forecast_figures(
     that groups add up exactly. `replay` rebuilds each deal's state at `instant` from history
     (backtests and backfilled snapshots); otherwise deals are read as they stand now and
     `instant` is now. `curves` come from `win_curves` at the same instant. Four queries.
+
+    `open_by_stage`: the open amount of `deals` per stage now, when the caller has it (from
+    the open-deal rollup; without `group` or `replay` only). Then only the open deals expected
+    inside the periods are read, not every open deal.
     """
+    if open_by_stage is not None and (group or replay):
+        raise ValueError("open_by_stage is the open amount now, of one group")
     bounds = [period.bounds(tz) for period in periods]
     group_fields = [group] if group else []
 
@@ -517,7 +524,21 @@ def forecast_figures(
         sums[f"commit{i}"] = Sum(
             Case(When(in_period & Q(at_commit=True), then=F("amount_base")), output_field=money)
         )
+    if open_by_stage is not None:
+        del sums["open_amount"]
+        states = states.filter(
+            at_close__gte=min(period.start for period in periods),
+            at_close__lt=max(period.end for period in periods),
+        )
     rows = list(states.values(*group_fields, "at_stage").annotate(**sums))
+    if open_by_stage is not None:
+        for row in rows:
+            row["open_amount"] = open_by_stage.get(row["at_stage"])
+        rows += [
+            {"at_stage": stage_id, "open_amount": amount}
+            for stage_id, amount in open_by_stage.items()
+            if stage_id not in {row["at_stage"] for row in rows}
+        ]
     probability = dict(Stage.objects.order_by().values_list("id", "probability"))
     windows = [(_days_until(instant, start), _days_until(instant, end)) for start, end in bounds]
     for row in rows:
@@ -526,10 +547,10 @@ def forecast_figures(
         typed = Decimal(probability.get(stage_id, 0)) / 100
         curve = curves.stages.get(stage_id)
         for i, (first_day, end_day) in enumerate(windows):
-            expected = row[f"expected{i}"] or Decimal(0)
+            expected = row.get(f"expected{i}") or Decimal(0)
             figures[i].weighted += expected * typed
             figures[i].best_case += expected
-            figures[i].commit += row[f"commit{i}"] or Decimal(0)
+            figures[i].commit += row.get(f"commit{i}") or Decimal(0)
             if curve is not None and curve.is_trusted:
                 share = Decimal(repr(curve.win_share(first_day, end_day)))
                 figures[i].historical += (row["open_amount"] or Decimal(0)) * share
@@ -607,12 +628,16 @@ def forecast(
         team_id=team_id,
         owner_id=owner_id,
     )
+    open_by_stage = dict(
+        rollups.open_rows(slice_).order_by().values_list("stage_id").annotate(Sum("amount"))
+    )
     figures = forecast_figures(
         metrics.deals(slice_),
         periods=periods,
         instant=now,
         tz=tz,
         curves=current_curves(now=now, pipeline_id=pipeline_id),
+        open_by_stage=open_by_stage,
     ).get(None) or [Figures() for _ in periods]
     goals = _goals(actor, periods, team_id=team_id, owner_id=owner_id)
     rows = []
