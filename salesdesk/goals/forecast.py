@@ -52,6 +52,7 @@ per stage and day of history at most.
 """
 
 import datetime
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.analytics import metrics, rollups
+from salesdesk.analytics.models import DealRollup
 from salesdesk.goals.models import ForecastCurves, ForecastSnapshot
 from salesdesk.goals.periods import Period, PeriodKind, current_period
 from salesdesk.pipeline.models import CloseDateChange, Deal, Stage, StageChange
@@ -443,7 +445,7 @@ def forecast_figures(
     group: str | None = None,
     curves: WinCurves,
     commit_stages: set[int] | None = None,
-    open_by_stage: dict[int, Decimal] | None = None,
+    live: "LiveTotals | None" = None,
 ) -> dict:
     """The five figures of each period for `deals` as they stood at `instant`.
 
@@ -452,12 +454,12 @@ def forecast_figures(
     (backtests and backfilled snapshots); otherwise deals are read as they stand now and
     `instant` is now. `curves` come from `win_curves` at the same instant. Four queries.
 
-    `open_by_stage`: the open amount of `deals` per stage now, when the caller has it (from
-    the open-deal rollup; without `group` or `replay` only). Then only the open deals expected
-    inside the periods are read, not every open deal.
+    The live forecast of one group passes `live`, what the rollups already hold
+    (`live_totals`): then only the open deals expected inside the periods are read, and no
+    created deal (two queries).
     """
-    if open_by_stage is not None and (group or replay):
-        raise ValueError("open_by_stage is the open amount now, of one group")
+    if live is not None and (group or replay):
+        raise ValueError("live totals are the figures now, of one group")
     bounds = [period.bounds(tz) for period in periods]
     group_fields = [group] if group else []
 
@@ -472,7 +474,7 @@ def forecast_figures(
     # PostgreSQL from the index alone); the older deals matter only as "there are some".
     everything = deals.order_by()
     since = instant - NEW_DEALS_WINDOW
-    recent = everything.filter(created_at__gte=since, created_at__lt=instant)
+    recent_deals = everything.filter(created_at__gte=since, created_at__lt=instant)
     won_sums, won_ranges = {}, []
     for i, (start, end) in enumerate(bounds):
         end = min(end, instant) if replay else end
@@ -484,7 +486,9 @@ def forecast_figures(
                     output_field=money,
                 )
             )
-    queries = [(recent, {"recent": Sum("amount_base"), "first": Min("created_at")})]
+    queries = []
+    if live is None:
+        queries.append((recent_deals, {"recent": Sum("amount_base"), "first": Min("created_at")}))
     if won_ranges:
         won = everything.filter(
             status=Deal.Status.WON,
@@ -502,8 +506,14 @@ def forecast_figures(
     older = everything.filter(created_at__lt=since)
     if group:
         older_keys = set(older.values_list(group, flat=True).distinct())
-    else:
+    elif live is None:
         older_keys = {None} if older.exists() else set()
+    else:
+        totals_by_key[None]["recent"] = live.recent
+        first = None if live.older else everything.aggregate(first=Min("created_at"))["first"]
+        older_keys = {None} if live.older or (first and first < since) else set()
+        if live.recent and not older_keys:  # a young organization: since its first deal
+            totals_by_key[None]["first"] = first
     created_rows = list(totals_by_key.items())
     for key, row in created_rows:
         if key in older_keys:
@@ -524,22 +534,24 @@ def forecast_figures(
         sums[f"commit{i}"] = Sum(
             Case(When(in_period & Q(at_commit=True), then=F("amount_base")), output_field=money)
         )
-    if open_by_stage is not None:
+    if live is not None:
         del sums["open_amount"]
         states = states.filter(
             at_close__gte=min(period.start for period in periods),
             at_close__lt=max(period.end for period in periods),
         )
     rows = list(states.values(*group_fields, "at_stage").annotate(**sums))
-    if open_by_stage is not None:
+    if live is None:
+        probability = dict(Stage.objects.order_by().values_list("id", "probability"))
+    else:
         for row in rows:
-            row["open_amount"] = open_by_stage.get(row["at_stage"])
+            row["open_amount"] = live.open_by_stage.get(row["at_stage"])
         rows += [
             {"at_stage": stage_id, "open_amount": amount}
-            for stage_id, amount in open_by_stage.items()
+            for stage_id, amount in live.open_by_stage.items()
             if stage_id not in {row["at_stage"] for row in rows}
         ]
-    probability = dict(Stage.objects.order_by().values_list("id", "probability"))
+        probability = live.probability
     windows = [(_days_until(instant, start), _days_until(instant, end)) for start, end in bounds]
     for row in rows:
         figures = result[row[group] if group else None]
@@ -628,16 +640,14 @@ def forecast(
         team_id=team_id,
         owner_id=owner_id,
     )
-    open_by_stage = dict(
-        rollups.open_rows(slice_).order_by().values_list("stage_id").annotate(Sum("amount"))
-    )
+    deals = metrics.deals(slice_)
     figures = forecast_figures(
-        metrics.deals(slice_),
+        deals,
         periods=periods,
         instant=now,
         tz=tz,
         curves=current_curves(now=now, pipeline_id=pipeline_id),
-        open_by_stage=open_by_stage,
+        live=live_totals(slice_, deals, instant=now),
     ).get(None) or [Figures() for _ in periods]
     goals = _goals(actor, periods, team_id=team_id, owner_id=owner_id)
     rows = []
@@ -655,6 +665,61 @@ def forecast(
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class LiveTotals:
+    """What the rollups hold for the live forecast of one slice (`live_totals`)."""
+
+    open_by_stage: dict[int, Decimal]  # the open amount per stage
+    probability: dict[int, int]  # the typed probability of each stage with open deals
+    recent: Decimal  # the amount created in the NEW_DEALS_WINDOW before the instant
+    older: bool  # deals created before a whole month before the window exist (else: ask)
+
+
+def live_totals(slice_: metrics.Slice, deals: QuerySet[Deal], *, instant) -> LiveTotals:
+    """The open amount per stage from the open-deal rollup, and the amount created in the
+    `NEW_DEALS_WINDOW` before `instant`: its whole months of the reporting time zone from the
+    monthly rollups, the days at either end from `deals` (two short index ranges). `slice_`
+    gives the same deals as `deals`. Three queries."""
+    open_rows = (
+        rollups.open_rows(slice_)
+        .order_by()
+        .values_list("stage_id", "stage__probability")
+        .annotate(Sum("amount"))
+    )
+    open_by_stage, probability = {}, {}
+    for stage_id, typed, amount in open_rows:
+        open_by_stage[stage_id], probability[stage_id] = amount, typed
+    zone = zoneinfo.ZoneInfo(slice_.tz)
+    since = instant - NEW_DEALS_WINDOW
+    since_month = rollups.month_bounds(rollups.month_of(since, zone), zone)[0]
+    first_whole = since if since == since_month else rollups.month_bounds(since_month, zone)[1]
+    last_whole = rollups.month_bounds(rollups.month_of(instant, zone), zone)[0]
+    created = rollups.totals_rows(
+        slice_.with_range(since_month - NEW_DEALS_WINDOW * 4, max(first_whole, last_whole)),
+        DealRollup.Event.CREATED,
+    ).aggregate(
+        whole=Coalesce(
+            Sum("amount", filter=Q(month__gte=first_whole.astimezone(zone).date())), Decimal(0)
+        ),
+        older=Count("id", filter=Q(month__lt=since_month.astimezone(zone).date())),
+    )
+    if first_whole >= last_whole:  # no whole month inside the window
+        edges = Q(created_at__gte=since, created_at__lt=instant)
+        whole = Decimal(0)
+    else:
+        edges = Q(created_at__gte=since, created_at__lt=first_whole) | Q(
+            created_at__gte=last_whole, created_at__lt=instant
+        )
+        whole = created["whole"]
+    edge = deals.filter(edges).aggregate(total=Coalesce(Sum("amount_base"), Decimal(0)))
+    return LiveTotals(
+        open_by_stage=open_by_stage,
+        probability=probability,
+        recent=whole + edge["total"],
+        older=bool(created["older"]),
+    )
 
 
 # --- The deals behind the forecast -----------------------------------------------------------

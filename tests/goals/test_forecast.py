@@ -1,6 +1,7 @@
 """The five forecasts against hand-computed fixtures."""
 
 import datetime
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from tests.factories import DealFactory, GoalFactory, LostReasonFactory
 pytestmark = pytest.mark.django_db
 
 UTC = datetime.UTC
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 D = datetime.date
 DAY = datetime.timedelta(days=1)
 NOW = datetime.datetime(2026, 3, 10, tzinfo=UTC)  # a Tuesday, midnight UTC
@@ -320,3 +322,47 @@ def test_pages_use_the_curves_the_nightly_job_measured(cast, org, stages, propos
         0,
         stages["Proposal"].pipeline_id,
     ]
+
+
+@pytest.mark.parametrize("older", [True, False])
+def test_live_totals_from_the_rollups_equal_the_deals(cast, stages, berlin, older):
+    """The live forecast reads the open amounts and the recent pace from the rollups; the same
+    figures from the deals alone (as snapshots read them) must be identical, to the cent."""
+    # The window is the 91 days before NOW (10 March, 01:00 in Berlin): 9 December 01:00
+    # Berlin onwards. Deals sit on both sides of its start and of the month edges (Berlin).
+    created = [
+        datetime.datetime(2025, 12, 9, 0, 59, tzinfo=BERLIN),  # just before the window
+        datetime.datetime(2025, 12, 9, 1, 1, tzinfo=BERLIN),  # just inside
+        datetime.datetime(2025, 12, 31, 23, 30, tzinfo=BERLIN),  # December, Berlin
+        datetime.datetime(2026, 1, 1, 0, 30, tzinfo=BERLIN),  # a whole month
+        datetime.datetime(2026, 2, 28, 23, 59, tzinfo=BERLIN),  # a whole month
+        datetime.datetime(2026, 3, 1, 0, 1, tzinfo=BERLIN),  # this month
+        NOW - DAY,
+    ]
+    if older:
+        make(stages["Lead"], cast.carol, "7", created_at=NOW - 400 * DAY)
+    for n, moment in enumerate(created):
+        make(stages["Proposal"], cast.alice, f"{100 + n}.25", created_at=moment,
+             expected_close=D(2026, 3 + n % 3, 5 + n))  # fmt: skip
+    closed(stages["Proposal"], cast.bob, "999", Deal.Status.WON, NOW - 2 * DAY,
+           created_at=NOW - 50 * DAY)  # fmt: skip
+    slice_ = metrics.Slice(actor=cast.admin, start=NOW, end=NOW, tz="Europe/Berlin")
+    deals = metrics.deals(slice_)
+
+    live = forecast.live_totals(slice_, deals, instant=NOW)
+
+    window = deals.filter(created_at__gte=NOW - forecast.NEW_DEALS_WINDOW, created_at__lt=NOW)
+    assert live.recent == sum(deal.amount_base for deal in window)
+    assert live.recent == Decimal("100.25") * 6 + sum(Decimal(n) for n in range(1, 7)) + 999
+    open_proposal = sum(
+        d.amount_base for d in deals.filter(status="open", stage=stages["Proposal"])
+    )
+    assert live.open_by_stage[stages["Proposal"].pk] == open_proposal
+    assert live.probability[stages["Proposal"].pk] == stages["Proposal"].probability
+    curves = win_curves(instant=NOW)
+    periods = [MARCH, APRIL, Q2]
+    common = {"periods": periods, "instant": NOW, "tz": "Europe/Berlin", "curves": curves}
+    from_deals = forecast.forecast_figures(deals, **common)[None]
+    from_rollups = forecast.forecast_figures(deals, live=live, **common)[None]
+    assert [vars(f) for f in from_rollups] == [vars(f) for f in from_deals]
+    assert from_deals[0].committed == Decimal("999")
