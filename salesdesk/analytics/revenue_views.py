@@ -18,13 +18,8 @@ from salesdesk.analytics import revenue
 from salesdesk.analytics.metrics import Slice
 from salesdesk.core.web import csv_download
 from salesdesk.crm.transfer.exporting import cell
-from salesdesk.goals.periods import (
-    Period,
-    PeriodKind,
-    current_period,
-    period_containing,
-    period_parse,
-)
+from salesdesk.goals.fields import PeriodField
+from salesdesk.goals.periods import Period, PeriodKind, current_period
 
 EXPORTS = {
     "months": "Won, lost and new deals by month",
@@ -35,45 +30,18 @@ EXPORTS = {
 }
 
 
-def nearby_periods(month: Period, selected: Period | None = None) -> list:
-    """The period select's choices near the current `month`: quarters, fiscal years, months."""
-    fsm = month.fiscal_start_month
-    current = period_containing(month.start, PeriodKind.QUARTER, fsm)
-    year = period_containing(month.start, PeriodKind.YEAR, fsm)
-    quarters = [current.shifted(i) for i in range(1, -5, -1)]
-    years = [year, year.previous()]
-    months = [month.shifted(i) for i in range(0, -6, -1)]
-    groups = [
-        ("Quarters", [(p.key, p.label) for p in quarters]),
-        ("Fiscal years", [(p.key, p.label) for p in years]),
-        ("Months", [(p.key, p.label) for p in months]),
-    ]
-    known = {p.key for p in [*quarters, *years, *months]}
-    if selected is not None and selected.key not in known:
-        groups.insert(0, ("Selected", [(selected.key, selected.label)]))
-    return groups
-
-
 class DashboardFilterForm(forms.Form):
     """Period, pipeline, team and rep of a dashboard; every field may stay empty."""
 
-    period = forms.CharField(required=False, max_length=20)
+    period = PeriodField(required=False)
     pipeline = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
     export = forms.ChoiceField(choices=[("", ""), *EXPORTS.items()], required=False)
 
-    def __init__(self, data, *, stages, users, teams, current_month: Period, **kwargs):
-        default_period = period_containing(
-            current_month.start, PeriodKind.QUARTER, current_month.fiscal_start_month
-        )
-        if not (data or {}).get("period"):
-            # The select shows the period the page is on, not its first option.
-            data = data.copy() if data is not None else {}
-            data["period"] = default_period.key
+    def __init__(self, data, *, stages, users, teams, current_quarter: Period, **kwargs):
         super().__init__(data, **kwargs)
-        self.current_month = current_month
-        self.default_period = default_period
+        self.fields["period"].around(current_quarter)
         pipelines = {stage.pipeline_id: stage.pipeline.name for stage in stages}
         self.fields["pipeline"].choices = [("", "All pipelines"), *pipelines.items()]
         self.fields["team"].choices = [("", "All teams"), *((t.pk, t.name) for t in teams)]
@@ -84,21 +52,8 @@ class DashboardFilterForm(forms.Form):
                 for u in users
             ),
         ]
-        for name in ("pipeline", "team", "owner"):
+        for name in ("period", "pipeline", "team", "owner"):
             self.fields[name].widget.attrs["class"] = "form-select"
-        self.fields["period"].widget = forms.Select(attrs={"class": "form-select"})
-        self.fields["period"].widget.choices = nearby_periods(current_month)
-
-    def clean_period(self) -> Period:
-        key = self.cleaned_data.get("period")
-        if not key:
-            return self.default_period
-        try:
-            period = period_parse(key, self.default_period.fiscal_start_month)
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
-        self.fields["period"].widget.choices = nearby_periods(self.current_month, period)
-        return period
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -232,13 +187,13 @@ def _chart_data(dashboard: revenue.RevenueDashboard, form: DashboardFilterForm) 
 def revenue_dashboard(request: HttpRequest) -> HttpResponse:
     org = OrganizationSettings.get()
     now = timezone.now()
-    current_month = current_period(
-        PeriodKind.MONTH, now=now, tz=org.timezone, fiscal_start_month=org.fiscal_year_start_month
+    current_quarter = current_period(
+        PeriodKind.QUARTER, now=now, tz=org.timezone, fiscal_start_month=org.fiscal_year_start_month
     )
     stages = revenue.pipeline_stages()
     users, teams = revenue.filter_choices()
     form = DashboardFilterForm(
-        request.GET, stages=stages, users=users, teams=teams, current_month=current_month
+        request.GET, stages=stages, users=users, teams=teams, current_quarter=current_quarter
     )
     if not form.is_valid():
         context = {"form": form, "currency": org.base_currency}

@@ -18,8 +18,9 @@ from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import csv_download, get_visible_or_404, paginate, query_without
 from salesdesk.crm.transfer.exporting import cell
 from salesdesk.goals import forecast as selectors
+from salesdesk.goals.fields import PeriodField
 from salesdesk.goals.forecast import METHOD_LABELS, METHODS, ForecastRow
-from salesdesk.goals.periods import Period, PeriodKind, period_containing, period_parse
+from salesdesk.goals.periods import Period, PeriodKind, period_containing
 from salesdesk.pipeline import services as pipeline_services
 from salesdesk.pipeline.models import Deal, Pipeline
 
@@ -49,17 +50,15 @@ def filter_choices(actor) -> tuple[list[Team], list[User]]:
 class ForecastFilterForm(forms.Form):
     """Period of the deal list, pipeline, team and rep; every field may stay empty."""
 
-    period = forms.CharField(required=False, max_length=20)
+    period = PeriodField(required=False, label="Deals expected in")
     pipeline = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Rep")
 
-    def __init__(self, data, *, actor, periods: list[Period], default_period: Period, **kwargs):
-        if not data.get("period"):
-            data = data.copy()
-            data["period"] = default_period.key
+    def __init__(self, data, *, actor, default_period: Period, **kwargs):
         super().__init__(data, **kwargs)
         self.default_period = default_period
+        self.fields["period"].around(default_period)
         teams, users = filter_choices(actor)
         self.fields["pipeline"].choices = [
             ("", "All pipelines"),
@@ -73,29 +72,13 @@ class ForecastFilterForm(forms.Form):
                 for u in users
             ),
         ]
-        self.period_choices = [(period.key, period.label) for period in periods]
-        for name in ("pipeline", "team", "owner"):
+        for name in ("period", "pipeline", "team", "owner"):
             self.fields[name].widget.attrs["class"] = "form-select"
-        self.fields["period"].label = "Deals expected in"
-        self.fields["period"].widget = forms.Select(
-            attrs={"class": "form-select"}, choices=self.period_choices
-        )
-
-    def clean_period(self) -> Period:
-        key = self.cleaned_data.get("period")
-        if not key:
-            return self.default_period
-        try:
-            period = period_parse(key, self.default_period.fiscal_start_month)
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
-        if period.key not in dict(self.period_choices):
-            self.period_choices.append((period.key, period.label))
-            self.fields["period"].widget.choices = self.period_choices
-        return period
 
     def filters(self) -> dict:
-        data = self.cleaned_data if self.is_valid() else {}
+        """The valid filters; one that is not valid is shown next to its field and left out."""
+        self.is_valid()
+        data = self.cleaned_data
         return {
             "pipeline_id": data.get("pipeline"),
             "team_id": data.get("team"),
@@ -116,9 +99,7 @@ def _setup(request: HttpRequest):
     default = period_containing(
         periods[0].start, PeriodKind.QUARTER, settings.fiscal_year_start_month
     )
-    form = ForecastFilterForm(
-        request.GET, actor=request.user, periods=periods, default_period=default
-    )
+    form = ForecastFilterForm(request.GET, actor=request.user, default_period=default)
     return settings, now, periods, form
 
 

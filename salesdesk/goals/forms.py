@@ -5,8 +5,9 @@ from django import forms
 
 from salesdesk.activities.models import Activity
 from salesdesk.crm.forms import StyledForm
+from salesdesk.goals.fields import PeriodField
 from salesdesk.goals.models import Goal
-from salesdesk.goals.periods import Period, PeriodKind, period_containing, period_parse
+from salesdesk.goals.periods import Period, period_parse
 from salesdesk.goals.selectors import goal_owner_choices
 
 RAMP_HELP = (
@@ -15,26 +16,6 @@ RAMP_HELP = (
 )
 RAMP_ERROR = "Write whole percents from 0 to 100 separated by commas, e.g. 25, 50, 75."
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})(?:-01)?$")
-
-
-def nearby_periods(current: Period) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Select choices around the current quarter: fiscal years, quarters and months."""
-    fsm = current.fiscal_start_month
-    year = period_containing(current.start, PeriodKind.YEAR, fsm)
-    month = Period(PeriodKind.MONTH, current.start, fsm)
-    groups = [
-        ("Fiscal years", [year.shifted(n) for n in (-1, 0, 1)]),
-        ("Quarters", [current.shifted(n) for n in range(-4, 5)]),
-        ("Months", [month.shifted(n) for n in range(-6, 9)]),
-    ]
-    return [(label, [(p.key, p.label) for p in periods]) for label, periods in groups]
-
-
-def period_choices(current: Period, *, keep: Period | None = None) -> list:
-    groups = nearby_periods(current)
-    if keep is not None and all(keep.key != key for _, pairs in groups for key, _ in pairs):
-        groups.append(("Selected", [(keep.key, keep.label)]))
-    return groups
 
 
 class MonthInput(forms.TextInput):
@@ -65,7 +46,7 @@ class GoalForm(StyledForm):
     """A goal; the owner is chosen when it is set and stays afterwards."""
 
     owner = forms.ChoiceField(label="For")
-    period = forms.ChoiceField(label="Period")
+    period = PeriodField(label="Period")
     metric = forms.ChoiceField(label="Measure", choices=Goal.Metric.choices)
     activity_kind = forms.ChoiceField(
         label="Activity kind",
@@ -114,7 +95,7 @@ class GoalForm(StyledForm):
             except ValueError:
                 initial["period"] = current.key
         super().__init__(*args, **kwargs)
-        self.fields["period"].choices = period_choices(current, keep=keep)
+        self.fields["period"].around(current, selected=keep)
         if goal is not None:
             del self.fields["owner"]
         else:
@@ -133,12 +114,6 @@ class GoalForm(StyledForm):
         if found is None:
             raise forms.ValidationError("Pick a rep or a team.")
         return {kind: found}
-
-    def clean_period(self):
-        try:
-            return period_parse(self.cleaned_data["period"], self.fiscal_start_month)
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
 
     def clean_ramp(self):
         return parse_ramp(self.cleaned_data["ramp"])

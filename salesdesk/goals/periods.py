@@ -146,12 +146,27 @@ def current_period(
 
 _KEY = re.compile(r"^(?:fy(?P<fy>\d{4})(?:-q(?P<q>[1-4]))?|(?P<y>\d{4})-(?P<m>0[1-9]|1[0-2]))$")
 
+# Periods are chosen between these years: the calendar arithmetic of periods (and the database)
+# ends at year 9999, and nobody reports on or sets a goal for the year 1.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def is_usable_period(period: Period) -> bool:
+    return FIRST_YEAR <= period.start.year <= LAST_YEAR
+
 
 def period_parse(key: str, fiscal_start_month: int = 1) -> Period:
-    """Read a period key (fy2026, fy2026-q2, 2026-04); ValueError on anything else."""
-    match = _KEY.match((key or "").strip().lower())
+    """Read a period key (fy2026, fy2026-q2, 2026-04) as a page, form or API parameter gives it.
+
+    ValueError, with a message for the user, on anything else and on a year outside
+    FIRST_YEAR..LAST_YEAR (whose periods would run past what dates and the database hold).
+    """
+    key = key or ""
+    match = _KEY.match(key.strip().lower())
     if not match:
-        raise ValueError(f"Not a period: {key!r}. Use fy2026, fy2026-q2 or 2026-04.")
+        raise ValueError(f"Not a period: {key[:20]!r}. Use fy2026, fy2026-q2 or 2026-04.")
+    if not FIRST_YEAR <= int(match["fy"] or match["y"]) <= LAST_YEAR:
+        raise ValueError(f"Pick a period between {FIRST_YEAR} and {LAST_YEAR}.")
     if match["m"]:
         return Period(
             PeriodKind.MONTH, datetime.date(int(match["y"]), int(match["m"]), 1), fiscal_start_month

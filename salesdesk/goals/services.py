@@ -11,15 +11,15 @@ from salesdesk.core.audit import audit_record, snapshot
 from salesdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from salesdesk.core.models import AuditEntry
 from salesdesk.goals.models import Goal
-from salesdesk.goals.periods import Period, PeriodKind, period_of
-from salesdesk.goals.selectors import (
+from salesdesk.goals.periods import (
     FIRST_YEAR,
     LAST_YEAR,
-    can_set_goal_for,
-    can_set_goals,
+    Period,
+    PeriodKind,
     is_usable_period,
-    visible_goals,
+    period_of,
 )
+from salesdesk.goals.selectors import can_set_goal_for, can_set_goals, visible_goals
 
 CENT = Decimal("0.01")
 EDITABLE = (

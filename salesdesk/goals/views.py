@@ -13,7 +13,8 @@ from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import add_application_error
 from salesdesk.goals import selectors, services
-from salesdesk.goals.forms import SERVICE_FIELDS, GoalForm, period_choices
+from salesdesk.goals.fields import period_choices
+from salesdesk.goals.forms import SERVICE_FIELDS, GoalForm
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import Period
 from salesdesk.goals.selectors import GoalProgress
@@ -83,7 +84,7 @@ def goal_list(request: HttpRequest) -> HttpResponse:
         "org": org,
         "period": period,
         "period_error": period_error,
-        "period_choices": period_choices(current, keep=period),
+        "period_choices": period_choices(current, selected=period),
         "is_current": period == current,
         "current": current,
         "elapsed_percent": round(period.elapsed_share(now, org.timezone) * 100),

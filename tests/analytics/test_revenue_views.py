@@ -401,3 +401,34 @@ def test_the_drill_down_sets_are_the_documented_ones():
         "entered",
         "reached",
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("soon", "Not a period: &#x27;soon&#x27;. Use fy2026, fy2026-q2 or 2026-04."),
+        ("fy9999-q4", "Pick a period between 1900 and 2999."),
+        ("9999-12", "Pick a period between 1900 and 2999."),
+        ("fy0000", "Pick a period between 1900 and 2999."),
+    ],
+)
+def test_a_garbled_period_is_a_400_that_says_what_to_write(world, key, message):
+    response = client_for(world.cast.manager).get("/dashboards/revenue/", {"period": key})
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert 'id="id_period_error"' in response.content.decode()
+    assert "dashboard" not in response.context
+
+
+@pytest.mark.django_db
+def test_a_period_the_select_does_not_list_is_shown_selected_in_its_own_group(world):
+    response = client_for(world.cast.manager).get("/dashboards/revenue/", {"period": "FY2019"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["dashboard"].period.key == "fy2019"
+    assert re.search(
+        r'<optgroup label="Selected">\s*<option value="fy2019" selected>FY2019/20</option>', html
+    )

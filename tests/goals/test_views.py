@@ -213,7 +213,9 @@ def test_the_form_offers_only_the_managers_teams_and_their_members(cast, quarter
         ({"target": "-5"}, "Ensure this value is greater than or equal to 0."),
         ({"target": ""}, "Give the rep&#x27;s goal a target."),
         ({"activity_kind": "call"}, "Only an activities goal counts one kind of activity."),
-        ({"period": "fy2026-q9"}, "Select a valid choice."),
+        ({"period": "fy2026-q9"}, "Not a period: &#x27;fy2026-q9&#x27;."),
+        ({"period": "fy9999"}, "Pick a period between 1900 and 2999."),
+        ({"period": ""}, "This field is required."),
         ({"owner": f"user:{10**9}"}, "Select a valid choice."),
     ],
 )
