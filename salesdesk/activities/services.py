@@ -79,7 +79,7 @@ def activity_create(
     except IntegrityError:
         # Another worker captured the same message at the same moment: theirs stands.
         return Activity.objects.get(source=source, external_id=external_id), False
-    rollups.refresh_activities(rollups.activity_keys(activity))
+    rollups.ActivityChange(None, rollups.calendar()).apply(activity)
     activity.contacts.set(contacts)
     events.emit(events.ACTIVITY_CREATED, activity_id=activity.pk, actor_id=actor.pk)
     return activity, True
@@ -91,13 +91,12 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
     if "owner" in changes:
         require_assignable(actor, changes["owner"])
     changes = _validate(changes)
-    zone = rollups.calendar()
-    keys = rollups.stored_activity_keys(activity.pk, zone)
+    rollup = rollups.ActivityChange(activity.pk, rollups.calendar())  # the stored row
     for field, value in changes.items():
         setattr(activity, field, value)
     _fill_links(activity)
     activity.save()
-    rollups.refresh_activities(keys | rollups.activity_keys(activity, zone), zone)
+    rollup.apply(activity)
     if contacts is not None:
         activity.contacts.set(contacts)
     return activity
@@ -106,17 +105,16 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
 @transaction.atomic
 def activity_complete(*, actor: User, activity: Activity, done: bool = True) -> Activity:
     require_change(actor, activity)
-    zone = rollups.calendar()
-    keys = rollups.stored_activity_keys(activity.pk, zone)
+    rollup = rollups.ActivityChange(activity.pk, rollups.calendar())  # the stored row
     activity.done_at = timezone.now() if done else None
     activity.save(update_fields=["done_at", "updated_at"])
-    rollups.refresh_activities(keys | rollups.activity_keys(activity, zone), zone)
+    rollup.apply(activity)
     return activity
 
 
 @transaction.atomic
 def activity_delete(*, actor: User, activity: Activity) -> None:
     require_change(actor, activity)
-    keys = rollups.stored_activity_keys(activity.pk)
+    rollup = rollups.ActivityChange(activity.pk, rollups.calendar())  # the stored row
     activity.delete()
-    rollups.refresh_activities(keys)
+    rollup.apply(None)

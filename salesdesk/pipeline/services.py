@@ -310,8 +310,9 @@ def deal_create(
     if tags is not None:
         deal.tags.set(tags)
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, at=now, by=actor)
-    cal = rollups.calendar()
-    rollups.refresh_deals(rollups.deal_keys(deal, cal, moves=False), cal, flow_stages=[stage.pk])
+    rollup = rollups.DealChange(None, rollups.calendar())
+    rollup.moved(stage, now)
+    rollup.apply(deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.CREATE)
     events.emit(events.DEAL_CREATED, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -332,8 +333,7 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
     require_change(actor, deal)
     deal = _locked(deal)
     before = snapshot(deal)
-    zone = rollups.calendar()
-    keys = rollups.deal_keys(deal, zone)
+    rollup = rollups.DealChange(deal, rollups.calendar())
     if "owner" in changes:
         require_assignable(actor, changes["owner"])
         deal.owner = changes["owner"]
@@ -374,10 +374,10 @@ def deal_update(*, actor: User, deal: Deal, contacts=None, tags=None, **changes)
         # Moving to another pipeline puts the deal in that pipeline's first stage.
         pipeline, first_stage = _default_stage(changes["pipeline"])
         _record_move(deal, first_stage, actor)
+        rollup.moved(first_stage, deal.stage_entered_at)
         deal.pipeline = pipeline
     deal.save()
-    stages = rollups.entered_stages(deal)
-    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone), zone, flow_stages=stages)
+    rollup.apply(deal)
     if contacts is not None:
         deal.contacts.set(contacts)
     if tags is not None:
@@ -405,14 +405,11 @@ def deal_move(*, actor: User, deal: Deal, stage: Stage) -> Deal:
         return deal
     before = snapshot(deal)
     from_stage_id = deal.stage_id
+    rollup = rollups.DealChange(deal, rollups.calendar())
     _record_move(deal, stage, actor)
+    rollup.moved(stage, deal.stage_entered_at)
     deal.save(update_fields=["stage", "stage_entered_at", "updated_at"])
-    # The funnel (furthest and current stage) in the month it was created, and the stage flow
-    # in the month of this move.
-    cal = rollups.calendar()
-    keys = rollups.deal_keys(deal, cal, moves=False)
-    keys.add((deal.owner_id, rollups.month_of(deal.stage_entered_at, cal.zone)))
-    rollups.refresh_deals(keys, cal, flow_stages=[stage.pk])
+    rollup.apply(deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(
         events.DEAL_MOVED,
@@ -433,13 +430,12 @@ def deal_win(*, actor: User, deal: Deal) -> Deal:
     if deal.status == Deal.Status.LOST:
         raise Conflict("This deal is lost; reopen it before winning it.")
     before = snapshot(deal)
-    zone = rollups.calendar()
-    keys = rollups.deal_keys(deal, zone, moves=False)
+    rollup = rollups.DealChange(deal, rollups.calendar())
     deal.status = Deal.Status.WON
     deal.closed_at = timezone.now()
     deal.forecast_category = Deal.ForecastCategory.CLOSED
     deal.save(update_fields=["status", "closed_at", "forecast_category", "updated_at"])
-    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
+    rollup.apply(deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_WON, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -458,8 +454,7 @@ def deal_lose(*, actor: User, deal: Deal, reason: LostReason | None, note: str =
     if deal.status == Deal.Status.WON:
         raise Conflict("This deal is won; reopen it before losing it.")
     before = snapshot(deal)
-    zone = rollups.calendar()
-    keys = rollups.deal_keys(deal, zone, moves=False)
+    rollup = rollups.DealChange(deal, rollups.calendar())
     deal.status = Deal.Status.LOST
     deal.closed_at = timezone.now()
     deal.lost_reason = reason
@@ -475,7 +470,7 @@ def deal_lose(*, actor: User, deal: Deal, reason: LostReason | None, note: str =
             "updated_at",
         ]
     )
-    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
+    rollup.apply(deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_LOST, deal_id=deal.pk, reason_id=reason.pk, actor_id=actor.pk)
     return deal
@@ -488,8 +483,7 @@ def deal_reopen(*, actor: User, deal: Deal) -> Deal:
     if deal.status == Deal.Status.OPEN:
         return deal
     before = snapshot(deal)
-    zone = rollups.calendar()
-    keys = rollups.deal_keys(deal, zone, moves=False)
+    rollup = rollups.DealChange(deal, rollups.calendar())
     deal.status = Deal.Status.OPEN
     deal.closed_at = None
     deal.lost_reason = None
@@ -505,7 +499,7 @@ def deal_reopen(*, actor: User, deal: Deal) -> Deal:
             "updated_at",
         ]
     )
-    rollups.refresh_deals(keys | rollups.deal_keys(deal, zone, moves=False), zone, flows=False)
+    rollup.apply(deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.UPDATE, before=before)
     events.emit(events.DEAL_REOPENED, deal_id=deal.pk, actor_id=actor.pk)
     return deal
@@ -516,9 +510,7 @@ def deal_delete(*, actor: User, deal: Deal) -> None:
     require_change(actor, deal)
     audit_record(actor=actor, instance=deal, action=AuditEntry.Action.DELETE, before=snapshot(deal))
     deal_id = deal.pk
-    locked = _locked(deal)  # the stored row: `deal` may be stale
-    cal = rollups.calendar()
-    keys, stages = rollups.deal_keys(locked, cal), rollups.entered_stages(locked)
+    rollup = rollups.DealChange(_locked(deal), rollups.calendar())  # the stored row
     deal.delete()
-    rollups.refresh_deals(keys, cal, flow_stages=stages)
+    rollup.apply(None)
     events.emit(events.DEAL_DELETED, deal_id=deal_id, actor_id=actor.pk)

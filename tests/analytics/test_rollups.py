@@ -13,6 +13,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from salesdesk.accounts import services as account_services
@@ -20,7 +21,12 @@ from salesdesk.activities import services as activity_services
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import revenue, rollups, tasks
 from salesdesk.analytics.metrics import Slice
-from salesdesk.analytics.models import ActivityRollup, DealRollup, StageFlowRollup
+from salesdesk.analytics.models import (
+    ActivityRollup,
+    DealRollup,
+    DealTotalsRollup,
+    StageFlowRollup,
+)
 from salesdesk.core.models import CurrencyRate
 from salesdesk.crm.transfer import import_run
 from salesdesk.goals.periods import Period, PeriodKind
@@ -232,11 +238,34 @@ def test_rollups_equal_a_full_recount_after_random_changes(world, seed_value):
     assert rollups.differences() == IN_STEP
     assert DealRollup.objects.exists()
     assert ActivityRollup.objects.exists()
-    # When ~200 random changes go through the services, in batches
-    for batch in range(10):
+    # When ~300 random changes go through the services, in batches
+    ran = set()
+    for batch in range(15):
         done = [random_change(world, rng) for _ in range(20)]
+        ran.update(done)
         # Then after each batch every bucket equals the recount, exactly
         assert rollups.differences() == IN_STEP, f"batch {batch}: {done}"
+    # and every write that adds its +/- delta ran, between the bulk recounts
+    assert ran >= DELTA_PATHS
+
+
+DELTA_PATHS = {
+    "create",
+    "amount",
+    "owner",
+    "expected_close",
+    "source",
+    "pipeline",
+    "move",
+    "win",
+    "lose",
+    "reopen",
+    "delete",
+    "activity_create",
+    "activity_update",
+    "activity_complete",
+    "activity_delete",
+}
 
 
 # --- (b) each write path -----------------------------------------------------------------------
@@ -326,6 +355,74 @@ def test_move_win_lose_reopen_and_delete(world, deal):
     assert rollups.differences() == IN_STEP
     deal_services.deal_delete(actor=admin, deal=deal)
     assert _buckets() == {}
+
+
+@pytest.mark.django_db
+def test_closings_add_and_take_back_their_amounts_and_cycles(world, deal):
+    # Given two deals of Alice's won in March: 1,000 EUR after 42d 7h30, 900 EUR (1,000 USD)
+    admin = world.cast.admin
+    world.now = at(2026, 3, 1)
+    dollars = deal_services.deal_create(
+        actor=admin, title="Dollars", owner=world.cast.alice, amount=D("1000"), currency="USD"
+    )
+    world.now = at(2026, 3, 15, 12)
+    deal_services.deal_win(actor=admin, deal=deal)
+    world.now = at(2026, 3, 20, 12)
+    deal_services.deal_win(actor=admin, deal=dollars)
+    won = DealTotalsRollup.objects.get(event="won")
+    first_cycle = at(2026, 3, 15, 12) - at(2026, 2, 1, 4, 30)
+    assert (won.count, won.amount) == (2, D("1900.00"))
+    assert won.cycle == first_cycle + datetime.timedelta(days=19, hours=12)
+    # When the first is reopened and the second's amount changes
+    deal_services.deal_reopen(actor=admin, deal=deal)
+    deal_services.deal_update(actor=admin, deal=dollars, amount=D("2000.50"))
+    # Then the won bucket keeps only the second, with its new amount
+    won = DealTotalsRollup.objects.get(event="won")
+    assert (won.count, won.amount, won.cycle) == (1, D("1800.45"), datetime.timedelta(19, 43200))
+    assert DealRollup.objects.get(event="won").amount == D("1800.45")
+    assert rollups.differences() == IN_STEP
+
+
+@pytest.mark.django_db
+def test_a_move_updates_only_the_buckets_of_the_deal(world, deal, django_assert_num_queries):
+    # Given Alice's deal created in January (Lead) and another of her deals in that bucket
+    DealFactory(
+        owner=world.cast.alice,
+        stage=world.stages[0],
+        lead_source=world.sources[1],
+        created_at=at(2026, 1, 20),
+    )
+    rollups.rebuild()
+    cal = rollups.calendar()
+    locked = Deal.objects.get(pk=deal.pk)
+    change = rollups.DealChange(locked, cal)
+    locked.stage = world.stages[2]
+    change.moved(world.stages[2], world.now)
+    # When its move to Proposal in March is applied: an UPDATE of each Lead bucket (created and
+    # open: the other deal stays in them); for each Proposal bucket (created, open, stage flow
+    # of March, Q1 and the year) an UPDATE that finds nothing and an INSERT; and the owner's
+    # lock on PostgreSQL
+    lock = 1 if connection.vendor == "postgresql" else 0
+    with django_assert_num_queries(2 + 5 * 2 + lock):
+        change.apply(locked)
+    # Then the buckets are those of a recount
+    locked.save()
+    StageChange.objects.create(deal=locked, to_stage=world.stages[2], at=world.now)
+    assert rollups.differences() == IN_STEP
+
+
+@pytest.mark.django_db
+def test_a_drifted_bucket_does_not_stop_a_write(world, deal, caplog):
+    # Given a deal whose buckets were lost
+    DealRollup.objects.all().delete()
+    # When it moves, the missing bucket is logged and the write goes through
+    with caplog.at_level(logging.WARNING, logger="salesdesk.analytics.rollups"):
+        deal_services.deal_move(actor=world.cast.admin, deal=deal, stage=world.stages[1])
+    assert "missing" in caplog.text
+    assert Deal.objects.get(pk=deal.pk).stage == world.stages[1]
+    # and the deal's new bucket is written whole
+    assert _buckets() == {_created(world, world.cast.alice, JAN, stage=1, furthest=1): 1}
+    assert rollups.differences() == IN_STEP
 
 
 @pytest.mark.django_db
