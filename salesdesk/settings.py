@@ -87,6 +87,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "salesdesk.urls"
 WSGI_APPLICATION = "salesdesk.wsgi.application"
 
+# Django's form renderer, with <select> written in Python (salesdesk/core/renderers.py).
+FORM_RENDERER = "salesdesk.core.renderers.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
