@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "salesdesk.activities",
     "salesdesk.goals",
     "salesdesk.analytics",
+    "salesdesk.capture",
 ]
 
 MIDDLEWARE = [

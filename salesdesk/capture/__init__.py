@@ -1,0 +1,1 @@
+"""Data without typing: mailboxes, calendars, files, e-mail parsing, signatures, sending."""

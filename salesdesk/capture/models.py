@@ -1,0 +1,1 @@
+"""Mailboxes, calendars and what was captured from them."""
