@@ -102,6 +102,11 @@ class PeriodFigures:
             **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
 
+    def __sub__(self, other: "PeriodFigures") -> "PeriodFigures":
+        return PeriodFigures(
+            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
+        )
+
 
 @dataclass(frozen=True)
 class Standing:
@@ -243,6 +248,35 @@ LEADERBOARD_METRICS = {
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """What the trend compares with: the previous period, whole or up to `last_day`."""
+
+    period: Period
+    end: datetime.datetime | None = None  # None: the whole period
+    last_day: datetime.date | None = None  # the last day counted, in the reporting time zone
+
+    @classmethod
+    def of(cls, period: Period, now: datetime.datetime, tz: str) -> "Comparison":
+        end = comparison_end(period, now, tz)
+        if end is None:
+            return cls(period.previous())
+        # An end at midnight counts nothing of its own day.
+        last = (end - datetime.timedelta(microseconds=1)).astimezone(zoneinfo.ZoneInfo(tz))
+        return cls(period.previous(), end, last.date())
+
+    @property
+    def label(self) -> str:
+        """ "Q3 FY2026 to 25 Aug", or "Q3 FY2026" for the whole period."""
+        if self.last_day is None:
+            return self.period.label
+        return f"{self.period.label} to {self.last_day.day} {self.last_day:%b}"
+
+    def slice(self, actor, tz: str, pipeline_id: int | None) -> metrics.Slice:
+        slice_ = metrics.Slice.for_period(actor, self.period, tz=tz, pipeline_id=pipeline_id)
+        return slice_ if self.end is None else slice_.with_range(slice_.start, self.end)
+
+
+@dataclass(frozen=True)
 class TeamDashboard:
     period: Period
     previous_period: Period
@@ -251,6 +285,7 @@ class TeamDashboard:
     pipeline_id: int | None
     rows: list[RepRow]
     total: RepRow
+    comparison: Comparison | None = None
 
     def sorted_rows(self, sort: str) -> list[RepRow]:
         """Rows by a column of SORTS ("-won" descending); empty values last either way."""
@@ -293,26 +328,71 @@ def _members(viewer, team_ids: list[int]) -> QuerySet[User]:
 # --- Figures --------------------------------------------------------------------------------
 
 
-def _period_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, PeriodFigures]:
-    """Activities by channel, new, won and lost deals of each owner: three grouped queries,
-    on the monthly rollups when the slice is made of whole months."""
+def _period_figures(
+    slice_: metrics.Slice, owners, group: str = "owner_id"
+) -> dict[int, PeriodFigures]:
+    """Activities by channel, new, won and lost deals of each owner (or of each owner's team,
+    `group="owner__team_id"`): three grouped queries on the monthly rollups when the slice is
+    made of whole months.
+
+    A slice that stops inside a month (the previous period up to the same point) reads that
+    month from the source rows too, on the shorter side of the point: the days before it, or
+    the whole month from the rollups less the days after it. Either way exact."""
     if rollups.covers(slice_):
-        return _rolled_up_figures(slice_, owners)
+        return _rolled_up_figures(slice_, owners, group)
+    zone = zoneinfo.ZoneInfo(slice_.tz)
+    local_end = slice_.end.astimezone(zone)
+    month_start = datetime.datetime(local_end.year, local_end.month, 1, tzinfo=zone)
+    if not rollups.covers(slice_.with_range(slice_.start, month_start)):
+        return _source_figures(slice_, owners, group)
+    following = (month_start + 32 * DAY).replace(day=1)  # midnight of the next month, in zone
+    if slice_.end - month_start <= following - slice_.end:
+        # (an empty run of whole months keeps the count of queries)
+        figures = _rolled_up_figures(slice_.with_range(slice_.start, month_start), owners, group)
+        rest = _source_figures(slice_.with_range(month_start, slice_.end), owners, group)
+        sign = 1
+    else:
+        figures = _rolled_up_figures(slice_.with_range(slice_.start, following), owners, group)
+        rest = _source_figures(slice_.with_range(slice_.end, following), owners, group)
+        sign = -1
+    for key, values in rest.items():
+        before = figures.get(key, PeriodFigures())
+        figures[key] = before + values if sign > 0 else before - values
+    return figures
+
+
+def _source_figures(
+    slice_: metrics.Slice, owners: QuerySet, group: str
+) -> dict[int, PeriodFigures]:
+    """`_period_figures` from the deals and activities themselves."""
     figures: dict[int, dict] = {}
-    activity_rows = (
-        metrics.activities(slice_)
-        .filter(owner__in=owners)
-        .order_by()
-        .values("owner_id")
-        .annotate(**{name: Count("id", filter=Q(kind=kind)) for name, kind in CHANNELS.items()})
+    # Two reads the indexes serve (owner, kind, occurred_at; owner, done_at) rather than the
+    # one `metrics.activities` condition, whose OR makes PostgreSQL scan the table.
+    # (The team dashboard's slices carry no team or owner: `owners` chooses them.) Every
+    # activity of `owners` is visible to the actor, as for the rollups (see
+    # `analytics.rollups`): no visibility condition, which would join each activity's deal.
+    visible = Activity.objects.all()
+    kinds = {name: kind for name, kind in CHANNELS.items() if kind != Activity.Kind.TASK}
+    logged = visible.filter(
+        kind__in=kinds.values(), occurred_at__gte=slice_.start, occurred_at__lt=slice_.end
     )
-    for row in activity_rows:
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
+    done = visible.filter(
+        kind=Activity.Kind.TASK, done_at__gte=slice_.start, done_at__lt=slice_.end
+    )
+    for queryset, channels in ((logged, kinds), (done, {"tasks_done": Activity.Kind.TASK})):
+        rows = (
+            queryset.filter(owner__in=owners)
+            .order_by()
+            .values(group)
+            .annotate(**{name: Count("id", filter=Q(kind=kind)) for name, kind in channels.items()})
+        )
+        for row in rows:
+            figures.setdefault(row.pop(group), {}).update(row)
     closed_rows = (
         (metrics.won(slice_) | metrics.lost(slice_))
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(
             won=Count("id", filter=Q(status=Deal.Status.WON)),
             won_revenue=Coalesce(
@@ -325,20 +405,22 @@ def _period_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, Period
     for row in closed_rows:
         row["won_revenue"] = Decimal(row["won_revenue"]).quantize(CENT)
         row["cycle"] = row["cycle"] or datetime.timedelta(0)
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
+        figures.setdefault(row.pop(group), {}).update(row)
     created_rows = (
         metrics.created(slice_)
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(new_deals=Count("id"))
     )
     for row in created_rows:
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
-    return {owner_id: PeriodFigures(**values) for owner_id, values in figures.items()}
+        figures.setdefault(row.pop(group), {}).update(row)
+    return {key: PeriodFigures(**values) for key, values in figures.items()}
 
 
-def _rolled_up_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, PeriodFigures]:
+def _rolled_up_figures(
+    slice_: metrics.Slice, owners: QuerySet, group: str
+) -> dict[int, PeriodFigures]:
     """`_period_figures` from the monthly buckets.
 
     The activity buckets are exact here because `owners` are people the actor may see, all of
@@ -348,7 +430,7 @@ def _rolled_up_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, Per
         rollups.activity_rows(slice_)
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(
             **{
                 name: Coalesce(Sum("count", filter=Q(kind=kind)), 0)
@@ -357,13 +439,13 @@ def _rolled_up_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, Per
         )
     )
     for row in activity_rows:
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
+        figures.setdefault(row.pop(group), {}).update(row)
     won, lost = Q(event=Deal.Status.WON), Q(event=Deal.Status.LOST)
     closed_rows = (
         rollups.totals_rows(slice_, Deal.Status.WON, Deal.Status.LOST)
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(
             won=Coalesce(Sum("count", filter=won), 0),
             won_revenue=Coalesce(Sum("amount", filter=won), metrics.ZERO),
@@ -374,17 +456,35 @@ def _rolled_up_figures(slice_: metrics.Slice, owners: QuerySet) -> dict[int, Per
     for row in closed_rows:
         row["won_revenue"] = Decimal(row["won_revenue"]).quantize(CENT)
         row["cycle"] = row.pop("cycle_sum") or datetime.timedelta(0)
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
+        figures.setdefault(row.pop(group), {}).update(row)
     created_rows = (
         rollups.totals_rows(slice_, "created")
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(new_deals=Coalesce(Sum("count"), 0))
     )
     for row in created_rows:
-        figures.setdefault(row.pop("owner_id"), {}).update(row)
-    return {owner_id: PeriodFigures(**values) for owner_id, values in figures.items()}
+        figures.setdefault(row.pop(group), {}).update(row)
+    return {key: PeriodFigures(**values) for key, values in figures.items()}
+
+
+def comparison_end(period: Period, now: datetime.datetime, tz: str) -> datetime.datetime | None:
+    """Where the previous period's figures stop: at the same point of it as `now` is of
+    `period` (the same day of the month and wall-clock time in `tz`, shifted back by the
+    period's length; the month's last day when it is shorter). None for the whole previous
+    period: when `period` is over or has not begun."""
+    start, end = period.bounds(tz)
+    if not start < now < end:
+        return None
+    zone = zoneinfo.ZoneInfo(tz)
+    local = now.astimezone(zone)
+    index = local.year * 12 + local.month - 1 - MONTHS_IN[period.kind]
+    year, month = divmod(index, 12)
+    month += 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    shifted = datetime.datetime.combine(datetime.date(year, month, day), local.time(), zone)
+    return shifted.astimezone(datetime.UTC)
 
 
 def stale_condition(now: datetime.datetime, pipeline_id: int | None = None) -> Q:
@@ -404,15 +504,16 @@ def stale_condition(now: datetime.datetime, pipeline_id: int | None = None) -> Q
 
 
 def _standings(
-    slice_: metrics.Slice, owners: QuerySet, now: datetime.datetime
+    slice_: metrics.Slice, owners: QuerySet, now: datetime.datetime, group: str = "owner_id"
 ) -> dict[int, Standing]:
-    """Open pipeline and stale deals (one query), overdue tasks (another), by owner."""
+    """Open pipeline and stale deals (one query), overdue tasks (another), by owner (or by
+    the owner's team)."""
     standings: dict[int, dict] = {}
     open_rows = (
         metrics.open_deals(slice_)
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(
             open_deals=Count("id"),
             open_amount=Coalesce(Sum("amount_base"), metrics.ZERO),
@@ -421,17 +522,17 @@ def _standings(
     )
     for row in open_rows:
         row["open_amount"] = Decimal(row["open_amount"]).quantize(CENT)
-        standings.setdefault(row.pop("owner_id"), {}).update(row)
+        standings.setdefault(row.pop(group), {}).update(row)
     overdue_rows = (
         overdue_tasks(slice_.actor, now)
         .filter(owner__in=owners)
         .order_by()
-        .values("owner_id")
+        .values(group)
         .annotate(overdue_tasks=Count("id"))
     )
     for row in overdue_rows:
-        standings.setdefault(row.pop("owner_id"), {}).update(row)
-    return {owner_id: Standing(**values) for owner_id, values in standings.items()}
+        standings.setdefault(row.pop(group), {}).update(row)
+    return {key: Standing(**values) for key, values in standings.items()}
 
 
 def overdue_tasks(actor, now: datetime.datetime) -> QuerySet[Activity]:
@@ -488,7 +589,8 @@ def team_dashboard(
     tz: str | None = None,
     now: datetime.datetime | None = None,
 ) -> TeamDashboard:
-    """The per-rep figures of `period` for one visible team (or all the viewer may see).
+    """The per-rep figures of `period` for one visible team (or all the viewer may see),
+    with the previous period's up to the same point (`Comparison`).
 
     `pipeline_id` narrows the deal figures; activities, overdue tasks and goals have no
     pipeline. Goal attainment is against the reps' won-revenue goals of exactly this period
@@ -510,10 +612,9 @@ def team_dashboard(
 
     # The team is chosen through `owners`, the members shown.
     current_slice = metrics.Slice.for_period(actor, period, tz=tz, pipeline_id=pipeline_id)
-    previous_period = period.previous()
-    previous_slice = metrics.Slice.for_period(
-        actor, previous_period, tz=tz, pipeline_id=pipeline_id
-    )
+    comparison = Comparison.of(period, now, tz)
+    previous_period = comparison.period
+    previous_slice = comparison.slice(actor, tz, pipeline_id)
     owner_ids = owners.values("pk")
     current = _period_figures(current_slice, owner_ids)
     previous = _period_figures(previous_slice, owner_ids)
@@ -548,4 +649,220 @@ def team_dashboard(
         pipeline_id=pipeline_id,
         rows=rows,
         total=total,
+        comparison=comparison,
     )
+
+
+# --- Every team at once ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """One team's line of the summary: its members' figures added up in SQL."""
+
+    team: Team | None  # None on the total
+    current: PeriodFigures
+    previous: PeriodFigures | None  # None while the period is under way (see teams_summary)
+    standing: Standing
+    goal: Attainment | None = None  # the team's won-revenue goal of the period, if it has one
+    trend: dict[str, Trend] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TeamsSummary:
+    period: Period
+    comparison: Comparison
+    teams: list[Team]
+    pipeline_id: int | None
+    rows: list[TeamRow]  # one per visible team, by name
+    total: "TeamRow"  # every team's figures (team None)
+
+    @property
+    def has_trend(self) -> bool:
+        return self.comparison.end is None
+
+
+def teams_summary(
+    *,
+    actor,
+    period: Period,
+    pipeline_id: int | None = None,
+    tz: str | None = None,
+    now: datetime.datetime | None = None,
+) -> TeamsSummary:
+    """One row per team the viewer may see, every figure grouped by the owner's team in SQL:
+    what an admin or a manager of several teams reads before choosing one. The total is the
+    sum of the rows; its goal the teams' goals added up.
+
+    The trend is left out while the period is under way: the previous period up to the same
+    point reads the days of its last month from the deals and activities, which for every rep
+    at once (200 reps, 10M activities) takes a second; each team's own page shows it (a few
+    reps: an index range each). A period that is over compares with the whole previous one,
+    from the rollups."""
+    now = now or timezone.now()
+    tz = tz or OrganizationSettings.get().timezone
+    teams = visible_teams(actor)
+    owners = _members(actor, [team.pk for team in teams]).values("pk")
+    current_slice = metrics.Slice.for_period(actor, period, tz=tz, pipeline_id=pipeline_id)
+    comparison = Comparison.of(period, now, tz)
+    group = "owner__team_id"
+    current = _period_figures(current_slice, owners, group)
+    previous = None
+    if comparison.end is None:
+        previous = _period_figures(comparison.slice(actor, tz, pipeline_id), owners, group)
+    standings = _standings(current_slice, owners, now, group)
+    goals = {}
+    if teams:
+        progress = goal_progress(
+            actor=actor,
+            period=period,
+            now=now,
+            team_ids=[team.pk for team in teams],
+            metric=Goal.Metric.WON_REVENUE,
+        )
+        goals = {item.goal.team_id: Attainment.of(item) for item in progress if item.goal.team_id}
+    rows = []
+    for team in teams:
+        figures = current.get(team.pk, PeriodFigures())
+        before = None if previous is None else previous.get(team.pk, PeriodFigures())
+        rows.append(
+            TeamRow(
+                team,
+                figures,
+                before,
+                standings.get(team.pk, Standing()),
+                goals.get(team.pk),
+                {} if before is None else trends(figures, before),
+            )
+        )
+    total_current = sum((row.current for row in rows), PeriodFigures())
+    total_previous = None
+    if previous is not None:
+        total_previous = sum((row.previous for row in rows), PeriodFigures())
+    total = TeamRow(
+        team=None,
+        current=total_current,
+        previous=total_previous,
+        standing=sum((row.standing for row in rows), Standing()),
+        goal=_total_attainment([row.goal for row in rows if row.goal is not None]),
+        trend={} if total_previous is None else trends(total_current, total_previous),
+    )
+    return TeamsSummary(period, comparison, teams, pipeline_id, rows, total)
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A rep on the leaderboard, read with their figure."""
+
+    rank: int
+    user_id: int
+    name: str
+    is_active: bool
+    value: object  # a count, money or a percent; None for no rate or no goal
+    won: int | None  # deals won, shown beside the closing figures
+    attainment: Decimal | None = None  # percent of the rep's goal, when known
+
+
+def _percent(part, whole) -> Decimal | None:
+    return (Decimal(100) * part / whole).quantize(TENTH) if whole else None
+
+
+def _ranked(placed: list[tuple]) -> list[Leader]:
+    """(user id, name, active, value, won) best first, ties sharing a rank (1, 2, 2, 4)."""
+    leaders: list[Leader] = []
+    for position, (user_id, name, is_active, value, won) in enumerate(placed, start=1):
+        tied = leaders and leaders[-1].value == value
+        rank = leaders[-1].rank if tied else position
+        leaders.append(Leader(rank, user_id, name, is_active, value, won))
+    return leaders
+
+
+REP = ("owner_id", "owner__full_name", "owner__is_active")
+
+
+def leaders(
+    *,
+    actor,
+    period: Period,
+    metric: str = "won_revenue",
+    limit: int = 10,
+    pipeline_id: int | None = None,
+    tz: str | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Leader]:
+    """The best `limit` reps of every team the viewer may see by a metric of
+    LEADERBOARD_METRICS, ranked in SQL (ORDER BY … LIMIT) on the monthly rollups; reps with
+    nothing to rank by are left out. Goal attainment ranks the period's won-revenue goals."""
+    tz = tz or OrganizationSettings.get().timezone
+    slice_ = metrics.Slice.for_period(actor, period, tz=tz, pipeline_id=pipeline_id)
+    owners = _members(actor, [team.pk for team in visible_teams(actor)])
+    if metric == "attainment":
+        return _attainment_leaders(actor, period, owners, limit, now)
+    rolled = rollups.covers(slice_)
+    won_condition = Q(event=Deal.Status.WON) if rolled else Q(status=Deal.Status.WON)
+    lost_condition = Q(event=Deal.Status.LOST) if rolled else Q(status=Deal.Status.LOST)
+
+    def count(condition=None):
+        if rolled:
+            return Coalesce(Sum("count", filter=condition), 0)
+        return Count("id", filter=condition)
+
+    if metric == "activities":
+        rows = rollups.activity_rows(slice_) if rolled else metrics.activities(slice_)
+        annotations = {"value": count()}
+    elif metric == "new_deals":
+        rows = rollups.totals_rows(slice_, "created") if rolled else metrics.created(slice_)
+        annotations = {"value": count()}
+    else:
+        if rolled:
+            rows = rollups.totals_rows(slice_, Deal.Status.WON, Deal.Status.LOST)
+        else:
+            rows = metrics.won(slice_) | metrics.lost(slice_)
+        amount = "amount" if rolled else "amount_base"
+        won, lost = count(won_condition), count(lost_condition)
+        annotations = {
+            "won": won,
+            "closed": won + lost,
+            "revenue": Coalesce(Sum(amount, filter=won_condition), metrics.ZERO),
+        }
+        annotations["value"] = {
+            "won": F("won"),
+            "won_revenue": F("revenue"),
+            "win_rate": Cast(F("won"), DecimalField(max_digits=12, decimal_places=4))
+            / NullIf(F("closed"), 0),
+        }[metric]
+    ranked = (
+        rows.filter(owner__in=owners.values("pk"))
+        .order_by()
+        .values(*REP)
+        .annotate(**annotations)
+        .order_by(F("value").desc(nulls_last=True), "owner__full_name", "owner_id")[:limit]
+    )
+    placed = []
+    for row in ranked:
+        value = row["value"]
+        if metric == "won_revenue":
+            value = Decimal(value).quantize(CENT)
+        elif metric == "win_rate":
+            value = _percent(row["won"], row["closed"])
+        placed.append((*(row[name] for name in REP), value, row.get("won")))
+    return _ranked(placed)
+
+
+def _attainment_leaders(actor, period, owners, limit, now) -> list[Leader]:
+    """The reps' won-revenue goals of the period, by percent of the target reached."""
+    progress = goal_progress(
+        actor=actor,
+        period=period,
+        now=now,
+        user_ids=owners.values_list("pk", flat=True),
+        metric=Goal.Metric.WON_REVENUE,
+    )
+    goals = [item for item in progress if item.goal.user_id]
+    placed = [
+        (item.goal.user_id, item.goal.user.get_full_name(), item.goal.user.is_active, percent, None)
+        for item in goals
+        if (percent := Attainment.of(item).percent) is not None
+    ]
+    placed.sort(key=lambda entry: (-entry[3], entry[1].lower(), entry[0]))
+    return _ranked(placed[:limit])

@@ -1,5 +1,7 @@
-"""GET /dashboards/team: the team dashboard's figures as JSON, the same as the page shows."""
+"""GET /dashboards/team: the team dashboard's figures per rep as JSON (the page's table of one
+team, or of every rep the caller may see; the page's per-team summary is their teams' sums)."""
 
+import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
@@ -53,7 +55,8 @@ class GoalOut(Schema):
 
 
 class TrendOut(Schema):
-    """This period's figure minus the previous period's (None where either has no rate)."""
+    """This period's figure minus the previous period's up to the same point (None where
+    either has no rate)."""
 
     activities: int
     new_deals: int
@@ -89,6 +92,10 @@ class PlacingOut(Schema):
 class TeamDashboardOut(Schema):
     period: PeriodOut
     previous_period: PeriodOut
+    # The last day of the previous period its figures count, in the reporting time zone, when
+    # the period is under way (up to the same point: the same day and time); None for the
+    # whole previous period.
+    previous_until: datetime.date | None
     team: TeamRef | None
     pipeline_id: int | None
     currency: str
@@ -147,7 +154,9 @@ def _row(row: selectors.RepRow) -> dict:
 def team_dashboard(request: HttpRequest, filters: Query[TeamDashboardQuery]):
     """Per rep: activities by channel, deals created, won and lost, won revenue, win rate,
     average cycle, open pipeline, stale deals, overdue tasks and goal attainment for the period
-    (default: the current quarter), with the previous period's figures and the differences."""
+    (default: the current quarter), with the previous period's figures and the differences.
+    While the period is under way the previous period counts up to the same point of it
+    (`previous_until`): Q4 to 25 November against Q3 to 25 August."""
     organization = OrganizationSettings.get()
     period = period_param(filters.period, organization)
     metric = filters.leaderboard or "won_revenue"
@@ -176,6 +185,7 @@ def team_dashboard(request: HttpRequest, filters: Query[TeamDashboardQuery]):
     return {
         "period": _period(dashboard.period),
         "previous_period": _period(dashboard.previous_period),
+        "previous_until": dashboard.comparison.last_day,
         "team": dashboard.team,
         "pipeline_id": dashboard.pipeline_id,
         "currency": organization.base_currency,

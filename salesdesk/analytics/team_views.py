@@ -1,10 +1,11 @@
-"""The team dashboard page: the per-rep table, the leaderboard, a chart and a CSV export."""
+"""The team dashboard page: a table per rep (or per team), the leaderboard, a chart and a CSV
+export of every rep."""
 
 import csv
-import datetime
 import io
 import zoneinfo
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,13 +18,16 @@ from django.views.decorators.http import require_GET
 from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import team as selectors
+from salesdesk.core.templatetags.salesdesk import money
 from salesdesk.core.web import csv_download, query_without
 from salesdesk.crm.forms import StyledForm
+from salesdesk.goals.fields import period_choices
 from salesdesk.goals.periods import Period, PeriodKind, period_containing, period_parse
 from salesdesk.pipeline.models import Pipeline
 
 DEFAULT_SORT = "-won_revenue"
 DEFAULT_BOARD = "won_revenue"
+LEADERBOARD_SIZE = 10  # reps on the leaderboard of several teams
 # Column headers of the table and of the CSV file, in order (the rep's name comes first).
 COLUMNS = [
     ("emails", "Emails"),
@@ -53,20 +57,6 @@ CHART_CHANNELS = [
 ]
 
 
-def period_choices(today: datetime.date, fiscal_start_month: int, selected: Period | None):
-    """Periods near today to pick from: recent quarters, months and fiscal years."""
-    quarter, month, year = (
-        period_containing(today, kind, fiscal_start_month)
-        for kind in (PeriodKind.QUARTER, PeriodKind.MONTH, PeriodKind.YEAR)
-    )
-    periods = [quarter.next(), *(quarter.shifted(-n) for n in range(4))]
-    periods += [month.shifted(-n) for n in range(6)]
-    periods += [year, year.previous()]
-    if selected is not None and selected not in periods:
-        periods.insert(0, selected)
-    return [(period.key, period.label) for period in periods]
-
-
 class TeamDashboardForm(StyledForm):
     """The dashboard's filters; anything invalid is shown next to its field and left out."""
 
@@ -91,7 +81,7 @@ class TeamDashboardForm(StyledForm):
             self.data["period"] = self.default_period.key
         self.is_valid()
         self.fields["period"].widget.choices = period_choices(
-            today, fiscal_start_month, self.cleaned_data.get("period")
+            self.default_period, selected=self.cleaned_data.get("period")
         )
 
     def clean_period(self) -> Period | None:
@@ -117,12 +107,17 @@ def _query(**params) -> str:
     return urlencode({key: value for key, value in params.items() if value not in (None, "")})
 
 
-def row_links(row: selectors.RepRow, dashboard: selectors.TeamDashboard) -> dict[str, str]:
-    """Where each figure of a row leads: the deals behind it, or the activities list."""
-    owner = row.user.pk if row.user else None
-    team = dashboard.team.pk if dashboard.team else None
-    period = dashboard.period
-    pipeline = dashboard.pipeline_id
+def figure_links(
+    *,
+    period: Period,
+    pipeline: int | None,
+    team: int | None,
+    owner: int | None = None,
+    owner_is_active: bool = True,
+    with_activities: bool = True,
+) -> dict[str, str]:
+    """Where each figure of a row leads: the deals behind it, or the activities list (which
+    filters by owner, not by team: a team's row links its deal figures only)."""
 
     def deals(set_name: str) -> str:
         query = _query(set=set_name, period=period.key, owner=owner, team=team, pipeline=pipeline)
@@ -139,8 +134,11 @@ def row_links(row: selectors.RepRow, dashboard: selectors.TeamDashboard) -> dict
         "open_deals": deals("open"),
         "open_amount": deals("open"),
     }
-    if row.user is not None and not row.user.is_active:
+    if not owner_is_active:
         return links  # the activity and deal lists filter by active owners only
+    links["stale"] = f"/deals/?{_query(owner=owner, team=team, status='open', pipeline=pipeline)}"
+    if not with_activities:
+        return links
     # The activities list filters by the day an activity happened (in the viewer's time zone).
     dates = {"occurred_after": period.start.isoformat(), "occurred_before": period.last_day}
     links |= {
@@ -151,16 +149,148 @@ def row_links(row: selectors.RepRow, dashboard: selectors.TeamDashboard) -> dict
     links |= {
         "tasks_done": activities(Activity.Kind.TASK, status="done"),
         "activities": f"/activities/?{_query(owner=owner, **dates)}",
-        "stale": f"/deals/?{_query(owner=owner, team=team, status='open', pipeline=pipeline)}",
         "overdue_tasks": activities(Activity.Kind.TASK, status="open"),
     }
     return links
 
 
-def chart_data(rows: list[selectors.RepRow]) -> dict:
-    """Activities per rep by channel, for the stacked bar chart (team.js)."""
+def row_links(row: selectors.RepRow, dashboard: selectors.TeamDashboard) -> dict[str, str]:
+    """The links of a rep's row (or of the total, which has no user)."""
+    return figure_links(
+        period=dashboard.period,
+        pipeline=dashboard.pipeline_id,
+        team=dashboard.team.pk if dashboard.team else None,
+        owner=row.user.pk if row.user else None,
+        owner_is_active=row.user.is_active if row.user else True,
+    )
+
+
+@dataclass(frozen=True)
+class TrendMark:
+    css: str
+    arrow: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One figure of a table row, ready to print: the template only loops over cells."""
+
+    text: str
+    href: str = ""
+    css: str = "text-end"
+    wrap: str = ""  # the class of a span around the text (a badge)
+    figure: str = ""  # data-figure, for the browser tests
+    trend: TrendMark | None = None
+    note: str = ""  # a second, smaller line
+
+
+def _trend_mark(trend: selectors.Trend, *, is_money: bool = False) -> TrendMark | None:
+    if trend.delta is None:
+        return None
+    css = {True: "text-success", False: "text-danger", None: "text-body-secondary"}[trend.is_good]
+    arrow = {"up": "▲", "down": "▼", "flat": "="}[trend.direction]
+    text = money(trend.delta) if is_money else str(trend.delta)
+    return TrendMark(css, arrow, f"+{text}" if trend.direction == "up" else text)
+
+
+def figure_cells(row, links: dict[str, str]) -> list[Cell]:
+    """The cells of a rep's, a team's or the total row, in the order of COLUMNS."""
+    current, standing, trend = row.current, row.standing, row.trend
+
+    def figure(name: str, value, *, is_money=False, data="") -> Cell:
+        mark = _trend_mark(trend[name], is_money=is_money) if name in trend else None
+        text = money(value) if is_money else str(value)
+        return Cell(text, links.get(name, ""), figure=data, trend=mark)
+
+    def missed(name: str) -> Cell:
+        value = getattr(standing, name)
+        css = "text-end team-missed table-warning fw-semibold" if value else "text-end team-missed"
+        return Cell(str(value), links.get(name, ""), css=css)
+
+    def rate(name: str, unit: str) -> Cell:
+        value = getattr(current, name)
+        text = "—" if value is None else f"{value} {unit}"
+        return Cell(text, trend=_trend_mark(trend[name]) if name in trend else None)
+
+    goal = row.goal
+    if goal is not None and goal.percent is not None:
+        badge = "badge text-bg-success" if goal.on_track else "badge text-bg-danger"
+        behind = "" if goal.on_track else " · behind"
+        goal_cell = Cell(f"{goal.percent} %", wrap=badge, note=f"of {money(goal.target)}{behind}")
+    else:
+        goal_cell = Cell("No goal", wrap="text-body-secondary")
+    return [
+        *(figure(name, getattr(current, name)) for name in selectors.CHANNELS),
+        figure("activities", current.activities),
+        figure("new_deals", current.new_deals),
+        figure("won", current.won, data="won"),
+        figure("won_revenue", current.won_revenue, is_money=True, data="won_revenue"),
+        figure("lost", current.lost),
+        rate("win_rate", "%"),
+        rate("average_cycle", "d"),
+        Cell(str(standing.open_deals), links.get("open_deals", "")),
+        Cell(money(standing.open_amount), links.get("open_amount", "")),
+        missed("stale"),
+        missed("overdue_tasks"),
+        goal_cell,
+    ]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A table row: its heading cell and its figures."""
+
+    key: str  # data-rep / data-team
+    name: str
+    href: str
+    is_active: bool
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class LeaderEntry:
+    leader: selectors.Leader
+    text: str
+    href: str
+    note: str
+
+
+def leader_entries(
+    leaders: list[selectors.Leader], board: str, *, period: Period, pipeline: int | None
+) -> list[LeaderEntry]:
+    entries = []
+    for leader in leaders:
+        links = figure_links(
+            period=period,
+            pipeline=pipeline,
+            team=None,
+            owner=leader.user_id,
+            owner_is_active=leader.is_active,
+        )
+        value = leader.value
+        if value is None:
+            text = "—"
+        elif board == "won_revenue":
+            text = money(value)
+        elif board in ("win_rate", "attainment"):
+            text = f"{value} %"
+        else:
+            text = str(value)
+        href = links.get({"won_revenue": "won"}.get(board, board), "")
+        if board in ("win_rate", "attainment"):
+            href = ""
+        notes = [] if leader.won is None else [f"{leader.won} won"]
+        if leader.attainment is not None:
+            notes.append(f"{leader.attainment} % of goal")
+        entries.append(LeaderEntry(leader, text, href, " · ".join(notes)))
+    return entries
+
+
+def chart_data(labels: list[str], rows) -> dict:
+    """Activities per rep (or per team) by channel, for the stacked bar chart (team.js)."""
     return {
-        "labels": [row.user.get_full_name() for row in rows],
+        "labels": labels,
         "datasets": [
             {"label": label, "data": [getattr(row.current, name) for row in rows]}
             for name, label in CHART_CHANNELS
@@ -199,6 +329,8 @@ def csv_rows(rows: list[selectors.RepRow], total: selectors.RepRow) -> Iterator[
 @login_required
 @require_GET
 def team_dashboard(request: HttpRequest) -> HttpResponse:
+    """One team's reps; with no team chosen and several to see, one row per team (the reps
+    are a click away, and all of them in the CSV export)."""
     organization = OrganizationSettings.get()
     teams = selectors.visible_teams(request.user)
     form = TeamDashboardForm(
@@ -209,37 +341,112 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
         now=timezone.now(),
     )
     filters = form.filters()
-    # The form offers only the visible teams, so the selector finds the chosen one.
-    dashboard = selectors.team_dashboard(actor=request.user, tz=organization.timezone, **filters)
     sort = request.GET.get("sort") or DEFAULT_SORT
     if sort.lstrip("-") not in selectors.SORTS:
         sort = DEFAULT_SORT
     board = request.GET.get("board") or DEFAULT_BOARD
     if board not in selectors.LEADERBOARD_METRICS:
         board = DEFAULT_BOARD
-    rows = dashboard.sorted_rows(sort)
+    tz = organization.timezone
+    is_summary = filters["team_id"] is None and len(teams) > 1
+    context = {
+        "form": form,
+        "board": board,
+        "boards": selectors.LEADERBOARD_METRICS,
+        "sort": sort,
+        "sort_query": query_without(request, "sort", "export"),
+        "board_query": query_without(request, "board", "export"),
+        "export_query": query_without(request, "export"),
+        "currency": organization.base_currency,
+        "columns": COLUMNS,
+        "is_summary": is_summary,
+    }
     if request.GET.get("export") == "csv" and not form.errors:
+        # Every rep, whatever the shape of the page.
+        dashboard = selectors.team_dashboard(actor=request.user, tz=tz, **filters)
         name = f"team-{dashboard.period.key}.csv"
-        return csv_download(csv_rows(rows, dashboard.total), name)
-    links = {row.user.pk: row_links(row, dashboard) for row in rows}
-    return render(
-        request,
-        "analytics/team.html",
-        {
-            "form": form,
-            "dashboard": dashboard,
-            "rows": [(row, links[row.user.pk]) for row in rows],
-            "total_links": row_links(dashboard.total, dashboard),
-            "leaderboard": [
-                (placing, links[placing.row.user.pk]) for placing in dashboard.leaderboard(board)
-            ],
-            "board": board,
-            "boards": selectors.LEADERBOARD_METRICS,
-            "sort": sort,
-            "sort_query": query_without(request, "sort", "export"),
-            "board_query": query_without(request, "board", "export"),
-            "export_query": query_without(request, "export"),
-            "currency": organization.base_currency,
-            "chart": chart_data(rows),
-        },
+        return csv_download(csv_rows(dashboard.sorted_rows(sort), dashboard.total), name)
+    if is_summary:
+        context |= _summary_context(request, filters, board, tz)
+    else:
+        context |= _team_context(filters, sort, board, tz, request.user)
+    return render(request, "analytics/team.html", context)
+
+
+def _summary_context(request, filters: dict, board: str, tz: str) -> dict:
+    period, pipeline = filters["period"], filters["pipeline_id"]
+    summary = selectors.teams_summary(
+        actor=request.user, period=period, pipeline_id=pipeline, tz=tz
     )
+    leaders = selectors.leaders(
+        actor=request.user,
+        period=period,
+        metric=board,
+        limit=LEADERBOARD_SIZE,
+        pipeline_id=pipeline,
+        tz=tz,
+    )
+    team_query = query_without(request, "team", "export", "sort")
+    lines = [
+        Line(
+            key=str(row.team.pk),
+            name=row.team.name,
+            href=f"?{team_query}&team={row.team.pk}" if team_query else f"?team={row.team.pk}",
+            is_active=True,
+            cells=figure_cells(
+                row,
+                figure_links(
+                    period=period, pipeline=pipeline, team=row.team.pk, with_activities=False
+                ),
+            ),
+        )
+        for row in summary.rows
+    ]
+    total_links = figure_links(period=period, pipeline=pipeline, team=None)
+    return {
+        "dashboard": summary,
+        "comparison_label": summary.comparison.label,
+        "lines": lines,
+        "total_cells": figure_cells(summary.total, total_links),
+        "leaderboard": leader_entries(leaders, board, period=period, pipeline=pipeline),
+        "chart": chart_data([row.team.name for row in summary.rows], summary.rows),
+    }
+
+
+def _team_context(filters: dict, sort: str, board: str, tz: str, user) -> dict:
+    dashboard = selectors.team_dashboard(actor=user, tz=tz, **filters)
+    rows = dashboard.sorted_rows(sort)
+    links = {row.user.pk: row_links(row, dashboard) for row in rows}
+    lines = [
+        Line(
+            key=str(row.user.pk),
+            name=row.user.get_full_name(),
+            href="",
+            is_active=row.user.is_active,
+            cells=figure_cells(row, links[row.user.pk]),
+        )
+        for row in rows
+    ]
+    leaders = [
+        selectors.Leader(
+            placing.rank,
+            placing.row.user.pk,
+            placing.row.user.get_full_name(),
+            placing.row.user.is_active,
+            placing.value,
+            placing.row.current.won,
+            placing.row.goal.percent if placing.row.goal else None,
+        )
+        for placing in dashboard.leaderboard(board)
+    ]
+    return {
+        "dashboard": dashboard,
+        "comparison_label": dashboard.comparison.label,
+        "rows": rows,
+        "lines": lines,
+        "total_cells": figure_cells(dashboard.total, row_links(dashboard.total, dashboard)),
+        "leaderboard": leader_entries(
+            leaders, board, period=dashboard.period, pipeline=dashboard.pipeline_id
+        ),
+        "chart": chart_data([row.user.get_full_name() for row in rows], rows),
+    }

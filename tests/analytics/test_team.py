@@ -316,8 +316,8 @@ def test_period_bounds_follow_the_reporting_time_zone(cast, pipeline):
     won(stage, cast.alice, "800", created=at(2026, 3, 1), closed=at(2026, 4, 1, 4))  # 1 Apr
     activity(cast.alice, Activity.Kind.CALL, at(2026, 1, 1, 4, 59))  # 31 Dec, 23:59
     activity(cast.alice, Activity.Kind.CALL, at(2026, 1, 1, 5))  # 1 Jan, 00:00
-    # When the manager opens Q1
-    dashboard = team.team_dashboard(actor=cast.manager, period=Q1, now=NOW)
+    # When the manager opens Q1 once it is over (so it compares with the whole of Q4)
+    dashboard = team.team_dashboard(actor=cast.manager, period=Q1, now=at(2026, 4, 10))
     alice = rows_by_name(dashboard)["Alice East"]
     # Then only the closings and calls between 1 January and 31 March in New York count
     assert (alice.current.won, alice.current.won_revenue) == (2, Decimal("600.00"))
@@ -450,9 +450,11 @@ def test_query_count_does_not_grow_with_the_number_of_reps(cast, pipeline):
     assert _queries(cast.admin, small) == _queries(cast.admin, large) == QUERIES
 
 
-# Settings, visible teams, members; 3 per period (activities, won and lost, created) twice;
-# stage limits, open deals, overdue tasks; 4 for the goals (settings, goals, won, expected).
-QUERIES = 16
+# Settings, visible teams, members; 3 per period (activities, won and lost, created) twice,
+# and 4 more for the part of the previous period's last month up to the same point (20 Dec:
+# activities logged, tasks done, won and lost, created); stage limits, open deals, overdue
+# tasks; 4 for the goals (settings, goals, won, expected).
+QUERIES = 20
 
 
 @pytest.mark.django_db
@@ -466,3 +468,237 @@ def test_query_count_for_a_manager_does_not_grow_either(cast, pipeline):
     # A manager adds visibility's reads: reps_see_all, and the managed teams (twice: for
     # records and for goals).
     assert _queries(cast.manager, small) == _queries(cast.manager, large) == QUERIES + 2
+
+
+# --- Every team at once, and the leaderboard ranked in SQL -----------------------------------
+
+
+@pytest.mark.django_db
+def test_summary_has_one_row_per_team_summed_over_its_members(cast, world):
+    # Given West's won-revenue goal of 30,000 for Q1 (East has none)
+    west = Team.objects.get(name="West")
+    GoalFactory(team=west, period_start=D(2026, 1, 1), target=Decimal("30000"))
+    # When the admin reads every team at once, Q1 being over (5 April)
+    summary = team.teams_summary(actor=cast.admin, period=Q1, now=at(2026, 4, 5))
+    assert summary.has_trend
+    east_row, west_row = summary.rows
+    # Then East's row is Alice's, Bob's and Dave's figures added up (see `world`)
+    assert east_row.team.name == "East"
+    assert east_row.current == team.PeriodFigures(
+        emails=2,
+        calls=1,
+        meetings=1,
+        notes=1,
+        tasks_done=1,
+        new_deals=6,
+        won=5,
+        won_revenue=Decimal("10500.00"),
+        lost=1,
+        cycle=(81 + 32 + 20) * DAY,
+    )
+    # On 5 April Alice's deal in Qualified (37 days) is stale too, her task due 25 March late.
+    assert east_row.standing == team.Standing(
+        open_deals=3, open_amount=Decimal("3000.00"), stale=3, overdue_tasks=2
+    )
+    # The whole of Q4: Alice's call of 10 Nov, her 3 deals created 1 Oct, 1 Nov and 1 Dec,
+    # her 2,000 won on 1 Nov after 31 days.
+    assert east_row.previous == team.PeriodFigures(
+        calls=1, new_deals=3, won=1, won_revenue=Decimal("2000.00"), cycle=31 * DAY
+    )
+    assert east_row.trend["won"].delta == 4
+    assert east_row.trend["win_rate"].delta == Decimal("-16.7")  # 83.3 against 100.0
+    assert east_row.goal is None
+    # And West's is Carol's, against the team goal
+    assert west_row.current == team.PeriodFigures(
+        new_deals=1, won=1, won_revenue=Decimal("9999.00"), cycle=DAY
+    )
+    assert west_row.standing == team.Standing()
+    assert west_row.goal == team.Attainment(
+        target=Decimal("30000.00"), achieved=Decimal("9999.00"), on_track=False
+    )
+    assert west_row.goal.percent == Decimal("33.3")
+    # And the total is both, its goal the teams' goals added up
+    assert summary.total.current.won_revenue == Decimal("20499.00")
+    assert summary.total.standing.open_deals == 3
+    assert summary.total.goal == west_row.goal
+    assert summary.total.trend["won"].delta == 5  # 6 against 1
+    # And a team's row is the total of that team's own dashboard
+    east = team.team_dashboard(
+        actor=cast.admin, period=Q1, team_id=east_row.team.pk, now=at(2026, 4, 5)
+    )
+    assert (east.total.current, east.total.previous, east.total.standing) == (
+        east_row.current,
+        east_row.previous,
+        east_row.standing,
+    )
+
+
+@pytest.mark.django_db
+def test_summary_of_a_period_under_way_has_no_trend(cast, world):
+    # 20 March: the same point of Q4 would need every rep's December activities and deals
+    summary = team.teams_summary(actor=cast.admin, period=Q1, now=NOW)
+    assert not summary.has_trend
+    assert summary.comparison.label == "Q4 FY2025 to 20 Dec"
+    assert [(row.team.name, row.previous, row.trend) for row in summary.rows] == [
+        ("East", None, {}),
+        ("West", None, {}),
+    ]
+    assert summary.rows[0].current.won_revenue == Decimal("10500.00")
+
+
+@pytest.mark.django_db
+def test_manager_summary_has_only_their_teams(cast, world):
+    summary = team.teams_summary(actor=cast.manager, period=Q1, now=NOW)
+    assert [row.team.name for row in summary.rows] == ["East"]
+
+
+def leader_board(actor, metric, limit=10):
+    leaders = team.leaders(actor=actor, period=Q1, metric=metric, limit=limit, now=NOW)
+    return [(leader.rank, leader.name, leader.value) for leader in leaders]
+
+
+@pytest.mark.django_db
+def test_leaders_are_ranked_in_sql_across_teams(cast, world):
+    assert leader_board(cast.admin, "won_revenue", limit=3) == [
+        (1, "Carol West", Decimal("9999.00")),
+        (2, "Bob East", Decimal("5700.00")),
+        (3, "Alice East", Decimal("4000.00")),
+    ]
+    assert leader_board(cast.admin, "won") == [
+        (1, "Alice East", 2),
+        (1, "Bob East", 2),
+        (3, "Carol West", 1),
+        (3, "Dave Gone", 1),
+    ]
+    assert leader_board(cast.admin, "win_rate") == [
+        (1, "Bob East", Decimal("100.0")),
+        (1, "Carol West", Decimal("100.0")),
+        (1, "Dave Gone", Decimal("100.0")),
+        (4, "Alice East", Decimal("66.7")),
+    ]
+    assert leader_board(cast.admin, "new_deals") == [
+        (1, "Alice East", 3),
+        (2, "Bob East", 2),
+        (3, "Carol West", 1),
+        (3, "Dave Gone", 1),
+    ]
+    assert leader_board(cast.admin, "activities") == [(1, "Alice East", 6)]
+    assert leader_board(cast.admin, "attainment") == [
+        (1, "Bob East", Decimal("114.0")),
+        (2, "Alice East", Decimal("50.0")),
+    ]
+    # A manager ranks only the reps of the teams they see.
+    assert leader_board(cast.manager, "won_revenue") == [
+        (1, "Bob East", Decimal("5700.00")),
+        (2, "Alice East", Decimal("4000.00")),
+        (3, "Dave Gone", Decimal("800.00")),
+    ]
+
+
+@pytest.mark.django_db
+def test_leaders_from_the_source_rows_when_the_zone_is_not_the_rollups(cast, world):
+    # Reported in Tokyo, Q1 is not made of the rollups' (UTC) months: read from the deals.
+    leaders = team.leaders(actor=cast.admin, period=Q1, tz="Asia/Tokyo", limit=2, now=NOW)
+    assert [(leader.name, leader.value, leader.won) for leader in leaders] == [
+        ("Carol West", Decimal("9999.00"), 1),
+        ("Bob East", Decimal("5700.00"), 2),
+    ]
+
+
+# --- The trend compares with the previous period up to the same point ------------------------
+
+Q4_2026 = Period("quarter", D(2026, 10, 1))
+
+
+@pytest.fixture
+def summer(cast, pipeline):
+    """Alice's Q3 2026 (July to September): what the previous period holds at each point."""
+    stage = pipeline.stages.first()
+    won(stage, cast.alice, "100", created=at(2026, 6, 1), closed=at(2026, 7, 10))  # whole July
+    won(stage, cast.alice, "200", created=at(2026, 6, 1), closed=at(2026, 8, 25, 9, 59))
+    won(stage, cast.alice, "400", created=at(2026, 6, 1), closed=at(2026, 8, 25, 10))
+    won(stage, cast.alice, "800", created=at(2026, 6, 1), closed=at(2026, 9, 30))
+    activity(cast.alice, Activity.Kind.CALL, at(2026, 7, 2))
+    activity(cast.alice, Activity.Kind.CALL, at(2026, 8, 24))
+    activity(cast.alice, Activity.Kind.CALL, at(2026, 8, 26))
+    lost(stage, cast.alice, created=at(2026, 8, 1), closed=at(2026, 8, 3))
+    # This quarter so far: won 500.
+    won(stage, cast.alice, "500", created=at(2026, 10, 1), closed=at(2026, 10, 20))
+
+
+@pytest.mark.django_db
+def test_a_quarter_under_way_compares_with_the_previous_one_to_the_same_day(cast, summer):
+    # Given now is 25 November 2026, 10:00 (UTC)
+    now = at(2026, 11, 25, 10)
+    dashboard = team.team_dashboard(actor=cast.manager, period=Q4_2026, now=now)
+    # Then the comparison is Q3 up to 25 August, 10:00
+    assert dashboard.comparison.end == at(2026, 8, 25, 10)
+    assert dashboard.comparison.label == "Q3 FY2026 to 25 Aug"
+    alice = rows_by_name(dashboard)["Alice East"]
+    # July's 100 (the rollups) and 200 of 25 Aug 09:59 (the deals); not 10:00, not September.
+    # Two calls (2 Jul, 24 Aug), the loss of 3 Aug, the deal created 1 Aug.
+    assert alice.previous == team.PeriodFigures(
+        calls=2,
+        won=2,
+        won_revenue=Decimal("300.00"),
+        lost=1,
+        new_deals=1,
+        cycle=(39 + 85) * DAY + datetime.timedelta(hours=9, minutes=59),
+    )
+    assert alice.trend["won_revenue"].delta == Decimal("200.00")  # 500 against 300
+    assert alice.trend["won"].delta == -1
+
+
+@pytest.mark.django_db
+def test_a_period_that_is_over_compares_with_the_whole_previous_one(cast, summer):
+    dashboard = team.team_dashboard(actor=cast.manager, period=Q4_2026, now=at(2027, 1, 5))
+    assert dashboard.comparison.end is None
+    assert dashboard.comparison.label == "Q3 FY2026"
+    alice = rows_by_name(dashboard)["Alice East"]
+    assert (alice.previous.won, alice.previous.won_revenue, alice.previous.calls) == (
+        4,
+        Decimal("1500.00"),
+        3,
+    )
+
+
+@pytest.mark.django_db
+def test_the_same_point_is_the_same_wall_clock_time_across_a_change_of_offset(cast, pipeline):
+    # Given an organization in New York: 24 November 22:00 there is 25 Nov 03:00 UTC (EST,
+    # UTC-5); the same point of Q3, 24 August 22:00, is 25 Aug 02:00 UTC (EDT, UTC-4).
+    OrganizationSettings.objects.filter(pk=1).update(timezone="America/New_York")
+    stage = pipeline.stages.first()
+    won(stage, cast.alice, "1", created=at(2026, 6, 1), closed=at(2026, 7, 1, 3, 59))  # 30 Jun
+    won(stage, cast.alice, "10", created=at(2026, 6, 1), closed=at(2026, 7, 1, 4))  # 1 Jul 0:00
+    won(stage, cast.alice, "100", created=at(2026, 6, 1), closed=at(2026, 8, 1, 3, 59))  # 31 Jul
+    won(stage, cast.alice, "1000", created=at(2026, 6, 1), closed=at(2026, 8, 25, 1, 59))
+    won(stage, cast.alice, "10000", created=at(2026, 6, 1), closed=at(2026, 8, 25, 2, 30))
+    now = at(2026, 11, 25, 3)
+    # When the manager opens this quarter
+    dashboard = team.team_dashboard(actor=cast.manager, period=Q4_2026, now=now)
+    # Then Q3 counts from 1 July 00:00 to 24 August 22:00 in New York
+    assert dashboard.comparison.end == at(2026, 8, 25, 2)
+    assert dashboard.comparison.label == "Q3 FY2026 to 24 Aug"
+    previous = rows_by_name(dashboard)["Alice East"].previous
+    assert (previous.won, previous.won_revenue) == (3, Decimal("1110.00"))
+
+
+@pytest.mark.django_db
+def test_the_same_point_of_a_shorter_month_is_its_last_day(cast):
+    march = Period("month", D(2026, 3, 1))
+    end = team.comparison_end(march, at(2026, 3, 31, 18), "UTC")
+    assert end == at(2026, 2, 28, 18)
+    assert team.comparison_end(march, at(2026, 4, 1), "UTC") is None  # over
+    assert team.comparison_end(march, at(2026, 2, 28), "UTC") is None  # not begun
+
+
+@pytest.mark.django_db
+def test_early_in_the_month_the_days_before_the_point_are_read(cast, summer):
+    # 5 November: Q3 up to 5 August 10:00, July from the rollups and 1 to 5 August from the
+    # deals and activities (the shorter side of the point).
+    dashboard = team.team_dashboard(actor=cast.manager, period=Q4_2026, now=at(2026, 11, 5, 10))
+    assert dashboard.comparison.label == "Q3 FY2026 to 5 Aug"
+    alice = rows_by_name(dashboard)["Alice East"]
+    assert alice.previous == team.PeriodFigures(
+        calls=1, won=1, won_revenue=Decimal("100.00"), lost=1, new_deals=1, cycle=39 * DAY
+    )

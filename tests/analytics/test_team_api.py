@@ -1,11 +1,14 @@
 """GET /api/v1/dashboards/team: the team dashboard's figures as JSON."""
 
+import calendar
 import datetime
+import zoneinfo
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from salesdesk.accounts.models import Team
+from salesdesk.accounts.models import OrganizationSettings, Team
 from salesdesk.activities.models import Activity
 from salesdesk.pipeline.models import Deal
 from tests.factories import ActivityFactory, DealFactory, GoalFactory, LostReasonFactory
@@ -64,6 +67,7 @@ def test_manager_gets_each_reps_figures_and_the_total(cast, world, api_client):
         "end": "2026-04-01",
     }
     assert body["previous_period"]["key"] == "fy2025-q4"
+    assert body["previous_until"] is None  # Q1 is over: the whole of Q4
     assert body["team"] is None
     assert body["currency"] == "EUR"
     assert [row["rep"]["full_name"] for row in body["rows"]] == ["Bob East", "Alice East"]
@@ -175,6 +179,11 @@ def test_malformed_ids_are_422(cast, api_client, params):
 def test_default_period_is_the_current_quarter_and_signed_out_is_401(cast, api_client, client):
     body = api_client(cast.admin).get(URL).json()
     assert body["period"]["key"].count("-q") == 1
+    # Under way: compared with the previous quarter up to the same day (same day of the month)
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(OrganizationSettings.get().timezone))
+    year, month = divmod(today.year * 12 + today.month - 1 - 3, 12)
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    assert body["previous_until"] == datetime.date(year, month + 1, day).isoformat()
     assert client.get(URL).status_code == 401
 
 

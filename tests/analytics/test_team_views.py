@@ -97,7 +97,7 @@ def test_manager_sees_table_leaderboard_chart_and_drill_down_links(client, cast,
     page = response.content.decode()
     assert quarter.label in page
     dashboard = response.context["dashboard"]
-    assert [row.user.full_name for row, _ in response.context["rows"]] == [
+    assert [row.user.full_name for row in response.context["rows"]] == [
         "Bob East",
         "Alice East",
     ]
@@ -113,7 +113,7 @@ def test_manager_sees_table_leaderboard_chart_and_drill_down_links(client, cast,
     assert f"/activities/?owner={cast.alice.pk}&amp;kind=call&amp;occurred_after=" in page
     assert f"/activities/?owner={cast.bob.pk}&amp;kind=task&amp;status=open" in page
     # And the leaderboard ranks by won revenue
-    assert [(p.rank, p.row.user.full_name) for p, _ in response.context["leaderboard"]] == [
+    assert [(e.leader.rank, e.leader.name) for e in response.context["leaderboard"]] == [
         (1, "Bob East"),
         (2, "Alice East"),
     ]
@@ -158,13 +158,15 @@ def test_team_and_pipeline_filters_reach_the_links(client, cast, world, pipeline
 def test_table_sorts_by_a_column(client, cast, world, sort, names):
     response = signed_in(client, cast.manager).get(URL, {"sort": sort})
     assert response.status_code == 200
-    assert [row.user.full_name for row, _ in response.context["rows"]] == names
+    assert [row.user.full_name for row in response.context["rows"]] == names
 
 
 @pytest.mark.django_db
 def test_leaderboard_switches_metric(client, cast, world):
     response = signed_in(client, cast.manager).get(URL, {"board": "attainment"})
-    board = [(p.rank, p.row.user.full_name, p.value) for p, _ in response.context["leaderboard"]]
+    board = [
+        (e.leader.rank, e.leader.name, e.leader.value) for e in response.context["leaderboard"]
+    ]
     assert board == [(1, "Alice East", Decimal("50.0")), (2, "Bob East", None)]
     assert response.context["board"] == "attainment"
     unknown = signed_in(client, cast.manager).get(URL, {"board": "height"})
@@ -205,18 +207,20 @@ def test_manager_cannot_pick_a_team_they_do_not_see(client, cast, world):
 @pytest.mark.django_db
 def test_rep_sees_only_their_own_row_and_signed_out_visitor_is_sent_to_sign_in(client, cast, world):
     response = signed_in(client, cast.alice).get(URL)
-    assert [row.user.full_name for row, _ in response.context["rows"]] == ["Alice East"]
+    assert [row.user.full_name for row in response.context["rows"]] == ["Alice East"]
     assert "Bob East" not in response.content.decode()
     client.logout()
     assert client.get(URL)["Location"].startswith("/login/")
 
 
 @pytest.mark.django_db
-def test_rep_sees_the_whole_team_when_reps_see_all(client, cast, world):
+def test_rep_sees_every_team_when_reps_see_all(client, cast, world):
     OrganizationSettings.objects.filter(pk=1).update(reps_see_all=True)
     response = signed_in(client, cast.alice).get(URL)
-    names = {row.user.full_name for row, _ in response.context["rows"]}
-    assert names == {"Alice East", "Bob East", "Carol West"}
+    assert [line.name for line in response.context["lines"]] == ["East", "West"]
+    west = Team.objects.get(name="West")
+    response = signed_in(client, cast.alice).get(URL, {"team": west.pk})
+    assert [row.user.full_name for row in response.context["rows"]] == ["Carol West"]
 
 
 @pytest.mark.django_db
@@ -285,9 +289,10 @@ def _more_reps(count: int, pipeline, quarter) -> None:
 
 
 # Session, user, settings, visibility's reps_see_all and managed teams, the visible teams,
-# pipelines; members, 6 for the two periods, stage limits, open deals, overdue tasks; the
-# goals' 5 (settings, managed teams, goals, won, expected).
-PAGE_QUERIES = 21
+# pipelines; members, 3 for this quarter, 7 for the previous one to the same day (3 for its
+# whole months from the rollups, 4 for the last from the source rows), stage limits, open
+# deals, overdue tasks; the goals' 5 (settings, managed teams, goals, won, expected).
+PAGE_QUERIES = 25
 
 
 @pytest.mark.django_db
@@ -317,3 +322,121 @@ def test_deactivated_reps_figures_link_only_to_the_deals(client, cast, world, pi
     assert f"/activities/?owner={cast.bob.pk}" not in page
     assert f"/deals/?owner={cast.bob.pk}" not in page
     assert f"/activities/?owner={cast.alice.pk}" in page
+
+
+def _line(response, name: str):
+    return next(line for line in response.context["lines"] if line.name == name)
+
+
+def _texts(line) -> list[str]:
+    return [cell.text for cell in line.cells]
+
+
+@pytest.mark.django_db
+def test_admin_sees_one_row_per_team_linking_to_its_dashboard(client, cast, world, quarter):
+    # Given an admin, who sees East and West, when they open the dashboard with no team chosen
+    response = signed_in(client, cast.admin).get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    # Then there is a row per team, its figures summed over its reps (see `world`)
+    assert response.context["is_summary"] is True
+    assert "rows" not in response.context  # no per-rep table: one click away, or in the CSV
+    east, west = _line(response, "East"), _line(response, "West")
+    # fmt: off
+    assert _texts(east) == [
+        "1", "2", "0", "0", "0", "3", "0", "3", "8,000.00", "1", "75.0 %", "10.0 d",
+        "1", "700.00", "1", "1", "No goal",
+    ]
+    assert _texts(west) == [
+        "0", "0", "0", "0", "0", "0", "0", "1", "9,999.00", "0", "100.0 %", "10.0 d",
+        "0", "0.00", "0", "0", "No goal",
+    ]
+    assert [cell.text for cell in response.context["total_cells"]][:10] == [
+        "1", "2", "0", "0", "0", "3", "0", "4", "17,999.00", "1",
+    ]
+    # fmt: on
+    # And each team leads to its own dashboard, its deal figures to the deals behind them
+    east_pk = cast.alice.team_id
+    assert f'href="?team={east_pk}">East</a>' in page
+    won_cell = east.cells[7]
+    assert won_cell.href == f"/dashboards/deals/?set=won&period={quarter.key}&team={east_pk}"
+    assert east.cells[14].href == f"/deals/?team={east_pk}&status=open"
+    assert east.cells[0].href == ""  # the activities list has no team filter
+    assert page.count("table-warning fw-semibold") == 4  # East's two and the total's two
+    # And the leaderboard is the best reps of every team
+    assert [(e.leader.rank, e.leader.name, e.text) for e in response.context["leaderboard"]] == [
+        (1, "Carol West", "9,999.00"),
+        (2, "Bob East", "5,000.00"),
+        (3, "Alice East", "3,000.00"),
+    ]
+    assert response.context["leaderboard"][0].href == (
+        f"/dashboards/deals/?set=won&period={quarter.key}&owner={cast.carol.pk}"
+    )
+    # And the chart is per team
+    chart = json.loads(page.split('id="team-chart-data" type="application/json">')[1].split("<")[0])
+    assert chart["labels"] == ["East", "West"]
+    assert chart["datasets"][1] == {"label": "Calls", "data": [2, 0]}
+
+
+@pytest.mark.django_db
+def test_team_row_shows_the_team_goal(client, cast, world, quarter):
+    west = Team.objects.get(name="West")
+    GoalFactory(
+        team=west,
+        period_kind=PeriodKind.QUARTER,
+        period_start=quarter.start,
+        target=Decimal("30000"),
+    )
+    response = signed_in(client, cast.admin).get(URL)
+    goal = _line(response, "West").cells[-1]
+    assert (goal.text, goal.note) == ("33.3 %", "of 30,000.00 · behind")
+    assert _line(response, "East").cells[-1].text == "No goal"
+
+
+@pytest.mark.django_db
+def test_trend_is_labelled_with_the_point_of_the_previous_period(client, cast, world, quarter):
+    east = cast.alice.team_id
+    response = signed_in(client, cast.admin).get(URL, {"team": east})
+    comparison = response.context["dashboard"].comparison
+    assert comparison.period == quarter.previous()
+    assert comparison.label.startswith(f"{quarter.previous().label} to ")
+    page = response.content.decode()
+    assert f"Arrows compare with {comparison.label}, the same point" in page
+    assert f'<span class="visually-hidden"> on {comparison.label}</span>' in page
+    # With every team at once, under way: the trend is on each team's page
+    summary = signed_in(client, cast.admin).get(URL).content.decode()
+    assert f"Choose a team to compare its reps with {comparison.label}" in summary
+    assert "team-trend" not in summary
+    # A quarter that is over compares with the whole of the one before, on every row
+    past = signed_in(client, cast.admin).get(URL, {"period": quarter.previous().key})
+    assert past.context["dashboard"].has_trend
+    assert f"Arrows compare with {quarter.shifted(-2).label}." in past.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_csv_export_lists_every_rep_of_every_team(client, cast, world):
+    response = signed_in(client, cast.admin).get(URL, {"export": "csv", "sort": "name"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row[0] for row in rows[1:]] == ["Alice East", "Bob East", "Carol West", "Team total"]
+    assert rows[-1][10] == "17999.00"
+
+
+# Session, user, settings, the visible teams, pipelines; 3 for this quarter grouped by team
+# (no trend while it is under way); stage limits, open deals, overdue tasks; the team goals'
+# 2 (settings, goals: none); the leaderboard's one ranked query (LIMIT 10).
+SUMMARY_QUERIES = 14
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("extra", [0, 3])
+def test_summary_queries_are_pinned_whatever_the_number_of_teams_and_reps(
+    client, cast, world, pipeline, quarter, django_assert_num_queries, extra
+):
+    _more_reps(extra, pipeline, quarter)
+    for _ in range(extra):
+        TeamFactory()
+    signed_in(client, cast.admin)
+    with django_assert_num_queries(SUMMARY_QUERIES):
+        response = client.get(URL, {"board": "won"})
+    assert len(response.context["lines"]) == 2 + extra
+    assert len(response.context["leaderboard"]) == 3 + extra

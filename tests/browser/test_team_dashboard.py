@@ -99,3 +99,27 @@ def test_dashboard_fits_a_phone_without_sideways_scrolling(phone_page, cast, wor
     box = name.bounding_box()
     assert box is not None
     assert 0 <= box["x"] <= box["x"] + box["width"] <= 390
+
+
+def test_admin_reads_every_team_on_a_phone_and_opens_one(phone_page, cast, world):
+    # Given an admin, who sees East and West, on a phone 390 px wide
+    page = phone_page
+    sign_in(page, cast.admin, PASSWORD)
+    page.goto(f"{page.base_url}/dashboards/team/")
+    # Then the page shows a row per team, the best reps, and no sideways scroll
+    expect(page.get_by_role("heading", name="Per team", exact=True)).to_be_visible()
+    expect(page.locator("#team-table tbody tr")).to_have_count(2)
+    expect(page.locator("#leaderboard li").first).to_contain_text("Bob East")
+    expect(page.locator("#team-comparison")).to_contain_text(" to ")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    east = page.locator(f'tr[data-team="{cast.alice.team_id}"] th')
+    box = east.bounding_box()
+    assert box is not None
+    assert 0 <= box["x"] <= box["x"] + box["width"] <= 390
+    # When they open East from its row, they get East's reps
+    east.get_by_role("link", name="East").click()
+    page.wait_for_url(f"**/dashboards/team/?team={cast.alice.team_id}")
+    expect(page.get_by_role("heading", name="Per rep", exact=True)).to_be_visible()
+    expect(page.locator(f'tr[data-rep="{cast.bob.pk}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-rep="{cast.carol.pk}"]')).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
