@@ -221,13 +221,18 @@ class DealTotalsRollup(models.Model):
 
 
 class OpenDealRollup(models.Model):
-    """The deals open now, per owner, pipeline and stage (the stage gives the weighting)."""
+    """The deals open now, per owner, pipeline, stage (the stage gives the weighting), month of
+    the expected close date and whether the rep committed them: the open pipeline, what is
+    expected in a period of whole months (goals, forecast) and the commit forecast."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
     )
     pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
     stage = models.ForeignKey("pipeline.Stage", on_delete=models.CASCADE, related_name="+")
+    # First day of the month of `expected_close` (a date: no time zone); None without one.
+    expected_month = models.DateField(null=True, blank=True)
+    is_commit = models.BooleanField(default=False)  # forecast category "commit"
     count = models.PositiveIntegerField()
     amount = models.DecimalField(max_digits=18, decimal_places=2)
 

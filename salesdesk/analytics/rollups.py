@@ -70,13 +70,16 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Count,
     DateField,
+    DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -124,7 +127,7 @@ DEAL_FIELDS = (
 ACTIVITY_FIELDS = ("month", "owner_id", "kind")
 FLOW_FIELDS = ("kind", "start", "owner_id", "pipeline_id", "stage_id")
 TOTALS_FIELDS = ("month", "owner_id", "event", "pipeline_id")
-OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id")
+OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id", "expected_month", "is_commit")
 FLOW_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
 MONTHS_OF_KIND = {1: PeriodKind.MONTH, 3: PeriodKind.QUARTER, 12: PeriodKind.YEAR}
 
@@ -414,6 +417,12 @@ def open_buckets(deals: QuerySet[Deal]) -> dict[tuple, dict]:
     """Bucket key → count and amount of the open deals among `deals` (one query)."""
     rows = (
         deals.filter(status=Deal.Status.OPEN)
+        .annotate(
+            expected_month=TruncMonth("expected_close", output_field=DateField()),
+            is_commit=ExpressionWrapper(
+                Q(forecast_category=Deal.ForecastCategory.COMMIT), output_field=BooleanField()
+            ),
+        )
         .order_by()
         .values(*OPEN_FIELDS)
         .annotate(open_count=Count("id"), open_amount=Sum("amount_base"))
@@ -425,6 +434,13 @@ def open_buckets(deals: QuerySet[Deal]) -> dict[tuple, dict]:
         }
         for row in rows
     }
+
+
+def open_key(deal: Deal) -> tuple:
+    """The open-deal bucket of an open deal (as `open_buckets` groups it)."""
+    month = deal.expected_close.replace(day=1) if deal.expected_close else None
+    is_commit = deal.forecast_category == Deal.ForecastCategory.COMMIT
+    return (deal.owner_id, deal.pipeline_id, deal.stage_id, month, is_commit)
 
 
 def _flow_periods(keys: Iterable[Key], fsm: int) -> set[tuple]:
@@ -641,7 +657,7 @@ class DealChange:
             closed += (deal.lead_source_id, None if is_won else deal.lost_reason_id)
             _add(share, DealRollup, (*closed, None, None, False), amount, cycle)
         if deal.status == Deal.Status.OPEN:
-            _add(share, OpenDealRollup, (deal.owner_id, deal.pipeline_id, deal.stage_id), amount)
+            _add(share, OpenDealRollup, open_key(deal), amount)
         for stage_id, pipeline_id, _, at in self.history:
             if pipeline_id != deal.pipeline_id:
                 continue
@@ -883,6 +899,23 @@ def open_rows(slice_) -> QuerySet[OpenDealRollup]:
         if value is not None:
             queryset = queryset.filter(**{name: value})
     return queryset
+
+
+# An open bucket's amount weighted by its stage's probability (metrics.WEIGHTED_AMOUNT summed).
+WEIGHTED = ExpressionWrapper(
+    F("amount") * F("stage__probability") / Value(Decimal("100")),
+    output_field=DecimalField(max_digits=18, decimal_places=2),
+)
+
+
+def expected_rows(slice_) -> QuerySet[OpenDealRollup]:
+    """The visible open-deal buckets expected to close inside the slice, as `metrics.expected`
+    counts them (by the date of `expected_close`): exact for slices of whole months, the only
+    ones goals and forecasts ask for."""
+    start, end = slice_.start_date, slice_.end_date
+    if start.day != 1 or end.day != 1:
+        raise ValueError("expected_rows needs whole months")
+    return open_rows(slice_).filter(expected_month__gte=start, expected_month__lt=end)
 
 
 def activity_rows(slice_) -> QuerySet[ActivityRollup]:

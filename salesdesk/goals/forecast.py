@@ -455,8 +455,8 @@ def forecast_figures(
     `instant` is now. `curves` come from `win_curves` at the same instant. Four queries.
 
     The live forecast of one group passes `live`, what the rollups already hold
-    (`live_totals`): then only the open deals expected inside the periods are read, and no
-    created deal (two queries).
+    (`live_totals`): then no open deal is read, and only the created deals at the edges of the
+    new-business window (one query, two when the organization is young).
     """
     if live is not None and (group or replay):
         raise ValueError("live totals are the figures now, of one group")
@@ -524,34 +524,23 @@ def forecast_figures(
             figures[i].committed = row.get(f"won{i}") or Decimal(0)
 
     # The open deals by stage: in total, and expected in each period (all and commit only).
-    states = open_states(
-        deals, instant=instant if replay else None, commit_stages=commit_stages
-    ).order_by()
-    sums = {"open_amount": Sum("amount_base")}
-    for i, period in enumerate(periods):
-        in_period = Q(at_close__gte=period.start, at_close__lt=period.end)
-        sums[f"expected{i}"] = Sum(Case(When(in_period, then=F("amount_base")), output_field=money))
-        sums[f"commit{i}"] = Sum(
-            Case(When(in_period & Q(at_commit=True), then=F("amount_base")), output_field=money)
-        )
     if live is not None:
-        del sums["open_amount"]
-        states = states.filter(
-            at_close__gte=min(period.start for period in periods),
-            at_close__lt=max(period.end for period in periods),
-        )
-    rows = list(states.values(*group_fields, "at_stage").annotate(**sums))
-    if live is None:
-        probability = dict(Stage.objects.order_by().values_list("id", "probability"))
+        rows, probability = live.rows(periods), live.probability
     else:
-        for row in rows:
-            row["open_amount"] = live.open_by_stage.get(row["at_stage"])
-        rows += [
-            {"at_stage": stage_id, "open_amount": amount}
-            for stage_id, amount in live.open_by_stage.items()
-            if stage_id not in {row["at_stage"] for row in rows}
-        ]
-        probability = live.probability
+        states = open_states(
+            deals, instant=instant if replay else None, commit_stages=commit_stages
+        ).order_by()
+        sums = {"open_amount": Sum("amount_base")}
+        for i, period in enumerate(periods):
+            in_period = Q(at_close__gte=period.start, at_close__lt=period.end)
+            sums[f"expected{i}"] = Sum(
+                Case(When(in_period, then=F("amount_base")), output_field=money)
+            )
+            sums[f"commit{i}"] = Sum(
+                Case(When(in_period & Q(at_commit=True), then=F("amount_base")), output_field=money)
+            )
+        rows = list(states.values(*group_fields, "at_stage").annotate(**sums))
+        probability = dict(Stage.objects.order_by().values_list("id", "probability"))
     windows = [(_days_until(instant, start), _days_until(instant, end)) for start, end in bounds]
     for row in rows:
         figures = result[row[group] if group else None]
@@ -671,26 +660,42 @@ def forecast(
 class LiveTotals:
     """What the rollups hold for the live forecast of one slice (`live_totals`)."""
 
-    open_by_stage: dict[int, Decimal]  # the open amount per stage
+    # (stage, first day of the expected close month or None, committed) → open amount
+    open_amounts: dict[tuple[int, datetime.date | None, bool], Decimal]
     probability: dict[int, int]  # the typed probability of each stage with open deals
     recent: Decimal  # the amount created in the NEW_DEALS_WINDOW before the instant
     older: bool  # deals created before a whole month before the window exist (else: ask)
 
+    def rows(self, periods: list[Period]) -> list[dict]:
+        """Per stage: the open amount, and what is expected (all, commit) in each period, as
+        `forecast_figures` sums them from the deals. Periods are whole months."""
+        rows: dict[int, dict] = {}
+        for (stage_id, month, is_commit), amount in self.open_amounts.items():
+            row = rows.setdefault(stage_id, {"at_stage": stage_id, "open_amount": Decimal(0)})
+            row["open_amount"] += amount
+            for i, period in enumerate(periods):
+                if month is not None and period.start <= month < period.end:
+                    row[f"expected{i}"] = row.get(f"expected{i}", Decimal(0)) + amount
+                    if is_commit:
+                        row[f"commit{i}"] = row.get(f"commit{i}", Decimal(0)) + amount
+        return list(rows.values())
+
 
 def live_totals(slice_: metrics.Slice, deals: QuerySet[Deal], *, instant) -> LiveTotals:
-    """The open amount per stage from the open-deal rollup, and the amount created in the
-    `NEW_DEALS_WINDOW` before `instant`: its whole months of the reporting time zone from the
-    monthly rollups, the days at either end from `deals` (two short index ranges). `slice_`
-    gives the same deals as `deals`. Three queries."""
+    """The open amounts by stage, expected month and commit from the open-deal rollup, and the
+    amount created in the `NEW_DEALS_WINDOW` before `instant`: its whole months of the
+    reporting time zone from the monthly rollups, the days at either end from `deals` (two
+    short index ranges). `slice_` gives the same deals as `deals`. Three queries."""
     open_rows = (
         rollups.open_rows(slice_)
         .order_by()
-        .values_list("stage_id", "stage__probability")
+        .values_list("stage_id", "stage__probability", "expected_month", "is_commit")
         .annotate(Sum("amount"))
     )
-    open_by_stage, probability = {}, {}
-    for stage_id, typed, amount in open_rows:
-        open_by_stage[stage_id], probability[stage_id] = amount, typed
+    open_amounts, probability = {}, {}
+    for stage_id, typed, month, is_commit, amount in open_rows:
+        open_amounts[stage_id, month, is_commit] = amount
+        probability[stage_id] = typed
     zone = zoneinfo.ZoneInfo(slice_.tz)
     since = instant - NEW_DEALS_WINDOW
     since_month = rollups.month_bounds(rollups.month_of(since, zone), zone)[0]
@@ -715,7 +720,7 @@ def live_totals(slice_: metrics.Slice, deals: QuerySet[Deal], *, instant) -> Liv
         whole = created["whole"]
     edge = deals.filter(edges).aggregate(total=Coalesce(Sum("amount_base"), Decimal(0)))
     return LiveTotals(
-        open_by_stage=open_by_stage,
+        open_amounts=open_amounts,
         probability=probability,
         recent=whole + edge["total"],
         older=bool(created["older"]),

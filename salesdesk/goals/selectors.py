@@ -21,13 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
-from salesdesk.analytics import metrics
+from salesdesk.analytics import metrics, rollups
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import (
     MONTHS_IN,
@@ -195,28 +195,31 @@ def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> di
             rows[Goal.Metric.WON_REVENUE].append((*key, _Figures(achieved=row["amount"])))
             rows[Goal.Metric.DEALS_WON].append((*key, _Figures(achieved=Decimal(row["count"]))))
         if not is_over:
+            # The open deals expected in the period, from the open-deal rollup (goal periods
+            # are whole months); the stage's probability now weighs each bucket.
             for row in (
-                metrics.expected(slice_)
+                rollups.expected_rows(slice_)
                 .filter(_owner_condition(won_users, won_teams))
                 .order_by()
                 .values("owner_id", "owner__team_id")
                 .annotate(
-                    count=Count("id"),
-                    amount=Coalesce(Sum("amount_base"), metrics.ZERO),
-                    weighted=Coalesce(Sum(metrics.WEIGHTED_AMOUNT), metrics.ZERO),
-                    probability=Coalesce(Sum("stage__probability"), 0),
+                    # not "count"/"amount": those name the bucket's own columns below
+                    deals=Coalesce(Sum("count"), 0),
+                    open_amount=Coalesce(Sum("amount"), metrics.ZERO),
+                    weighted=Coalesce(Sum(rollups.WEIGHTED), metrics.ZERO),
+                    probability=Coalesce(Sum(F("count") * F("stage__probability")), 0),
                 )
             ):
                 key = (row["owner_id"], row["owner__team_id"], "")
                 rows[Goal.Metric.WON_REVENUE].append(
-                    (*key, _Figures(expected=row["weighted"], best_case=row["amount"]))
+                    (*key, _Figures(expected=row["weighted"], best_case=row["open_amount"]))
                 )
                 rows[Goal.Metric.DEALS_WON].append(
                     (
                         *key,
                         _Figures(
                             expected=Decimal(row["probability"]) / 100,
-                            best_case=Decimal(row["count"]),
+                            best_case=Decimal(row["deals"]),
                         ),
                     )
                 )

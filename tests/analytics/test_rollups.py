@@ -135,6 +135,7 @@ def random_change(world, rng: random.Random) -> str:
             "amount",
             "owner",
             "expected_close",
+            "category",
             "source",
             "pipeline",
             "move",
@@ -171,9 +172,12 @@ def random_change(world, rng: random.Random) -> str:
         )
     elif action == "owner":
         deal_services.deal_update(actor=admin, deal=deal, owner=rng.choice([*world.reps, None]))
-    elif action == "expected_close":
-        close = datetime.date(2026, rng.randrange(1, 13), rng.randrange(1, 28))
+    elif action == "expected_close":  # moves the deal between the open buckets' months
+        close = rng.choice([datetime.date(2026, rng.randrange(1, 13), rng.randrange(1, 28)), None])
         deal_services.deal_update(actor=admin, deal=deal, expected_close=close)
+    elif action == "category" and deal.status == Deal.Status.OPEN:  # commit or not
+        category = rng.choice(["pipeline", "best_case", "commit"])
+        deal_services.deal_update(actor=admin, deal=deal, forecast_category=category)
     elif action == "source":
         deal_services.deal_update(actor=admin, deal=deal, lead_source=rng.choice(world.sources))
     elif action == "pipeline":
@@ -254,6 +258,7 @@ DELTA_PATHS = {
     "amount",
     "owner",
     "expected_close",
+    "category",
     "source",
     "pipeline",
     "move",
@@ -391,6 +396,8 @@ def test_a_move_updates_only_the_buckets_of_the_deal(world, deal, django_assert_
         stage=world.stages[0],
         lead_source=world.sources[1],
         created_at=at(2026, 1, 20),
+        expected_close=deal.expected_close,  # the same open bucket
+        forecast_category=deal.forecast_category,
     )
     rollups.rebuild()
     cal = rollups.calendar()
