@@ -21,13 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.analytics import metrics, rollups
+from salesdesk.analytics.models import DealRollup
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import (
     MONTHS_IN,
@@ -167,8 +168,11 @@ def _owner_condition(user_ids: set[int], team_ids: set[int]) -> Q:
 
 def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> dict[tuple, _Figures]:
     """Figures by (("user", id) or ("team", id), metric, activity kind): one query per deal
-    or activity set, grouped by owner and owner's team, whatever the number of goals."""
+    or activity set, grouped by owner and owner's team, whatever the number of goals. Goal
+    periods are whole months: every figure comes from the monthly rollups."""
     slice_ = metrics.Slice.for_period(SYSTEM, period, tz=tz)
+    if not rollups.covers(slice_):
+        raise ValueError(f"{period} is not whole months of {tz}")
     by_metric = defaultdict(lambda: (set(), set()))
     for goal in goals:
         user_ids, team_ids = by_metric[goal.metric]
@@ -185,15 +189,15 @@ def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> di
     won_users, won_teams = owners(*PIPELINE_METRICS)
     if won_users or won_teams:
         for row in (
-            metrics.won(slice_)
+            rollups.totals_rows(slice_, DealRollup.Event.WON)
             .filter(_owner_condition(won_users, won_teams))
             .order_by()
             .values("owner_id", "owner__team_id")
-            .annotate(count=Count("id"), amount=Coalesce(Sum("amount_base"), metrics.ZERO))
+            .annotate(deals=Sum("count"), won=Coalesce(Sum("amount"), metrics.ZERO))
         ):
             key = (row["owner_id"], row["owner__team_id"], "")
-            rows[Goal.Metric.WON_REVENUE].append((*key, _Figures(achieved=row["amount"])))
-            rows[Goal.Metric.DEALS_WON].append((*key, _Figures(achieved=Decimal(row["count"]))))
+            rows[Goal.Metric.WON_REVENUE].append((*key, _Figures(achieved=row["won"])))
+            rows[Goal.Metric.DEALS_WON].append((*key, _Figures(achieved=Decimal(row["deals"]))))
         if not is_over:
             # The open deals expected in the period, from the open-deal rollup (goal periods
             # are whole months); the stage's probability now weighs each bucket.
@@ -226,26 +230,26 @@ def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> di
     new_users, new_teams = owners(Goal.Metric.NEW_DEALS)
     if new_users or new_teams:
         for row in (
-            metrics.created(slice_)
+            rollups.totals_rows(slice_, DealRollup.Event.CREATED)
             .filter(_owner_condition(new_users, new_teams))
             .order_by()
             .values("owner_id", "owner__team_id")
-            .annotate(count=Count("id"))
+            .annotate(deals=Sum("count"))
         ):
             rows[Goal.Metric.NEW_DEALS].append(
-                (row["owner_id"], row["owner__team_id"], "", _Figures(Decimal(row["count"])))
+                (row["owner_id"], row["owner__team_id"], "", _Figures(Decimal(row["deals"])))
             )
     activity_users, activity_teams = owners(Goal.Metric.ACTIVITIES)
     if activity_users or activity_teams:
         for row in (
-            metrics.activities(slice_)
+            rollups.activity_rows(slice_)
             .filter(_owner_condition(activity_users, activity_teams))
             .order_by()
             .values("owner_id", "owner__team_id", "kind")
-            .annotate(count=Count("id"))
+            .annotate(logged=Sum("count"))
         ):
             rows[Goal.Metric.ACTIVITIES].append(
-                (row["owner_id"], row["owner__team_id"], row["kind"], _Figures(row["count"]))
+                (row["owner_id"], row["owner__team_id"], row["kind"], _Figures(row["logged"]))
             )
 
     result: dict[tuple, _Figures] = defaultdict(_Figures)
