@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format test-sqlite test-postgres clean chromium
+.PHONY: run test setup lint format test-sqlite test-postgres clean chromium dovecot
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Salesdesk needs Python 3.11 ($(PYTHON) not found)."; exit 1; }
@@ -51,7 +51,22 @@ chromium:
 		fi; \
 	fi
 
-test: setup lint chromium
+# The capture tests run a real IMAP server: Debian's Dovecot, started by a pytest fixture on a
+# loopback port (never the system service). Installed when missing and we may (root); otherwise
+# those tests skip themselves with a one-line reason.
+dovecot:
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Dovecot for the IMAP tests (apt-get install dovecot-imapd)..."; \
+			apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 || \
+			echo "Dovecot could not be installed: IMAP tests will be skipped."; \
+		else \
+			echo "Dovecot is missing and cannot be installed without root: IMAP tests will be skipped."; \
+		fi; \
+	fi
+
+test: setup lint chromium dovecot
 	$(BIN)/salesdesk makemigrations --check --dry-run
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres

@@ -1,1 +1,223 @@
-"""Mailboxes, calendars and what was captured from them."""
+"""Mailboxes, calendars and what was captured from them.
+
+`CapturedMessage` is the memory that makes capture idempotent: one row per e-mail ever seen,
+keyed by its Message-ID (or, without one, by a hash of its content), whichever mailbox or file
+it came from. A message that creates nothing (bulk mail, only colleagues on it, unreadable) is
+remembered too, with the reason, so nothing is silently dropped and nothing is read twice.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class CapturedMessage(models.Model):
+    class Status(models.TextChoices):
+        LOGGED = "logged", "Logged"  # an e-mail activity was written
+        AUTOMATED = "automated", "Automated"  # bulk, auto-reply, no-reply: nothing created
+        INTERNAL = "internal", "Internal"  # no participant outside the organization
+        SKIPPED = "skipped", "Skipped"  # could not be read: see `reason`, `raw` is kept
+
+    class Source(models.TextChoices):
+        IMAP = "imap", "Mailbox"
+        MBOX = "mbox", "mbox file"
+        EML = "eml", ".eml file"
+        SENT = "sent", "Sent from Salesdesk"
+
+    key = models.CharField(max_length=255, unique=True)  # "mid:<message-id>" | "sha256:<hex>"
+    message_id = models.CharField(max_length=255, blank=True)
+    thread_key = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    activity = models.OneToOneField(
+        "activities.Activity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="captured_message",
+    )
+    captured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=5, choices=Source.choices)
+    source_ref = models.CharField(max_length=500, blank=True)  # mailbox folder and UID, file
+    raw = models.BinaryField(null=True, blank=True)  # only for skipped messages (capped)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["thread_key"], name="captured_thread_idx"),
+            models.Index(fields=["captured_by", "-created_at"], name="captured_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"
+
+
+class CapturedAddress(models.Model):
+    """An outside participant of a logged message: who wrote to whom, for the interaction
+    facts (last interaction, no reply since) and for suggested contacts accepted later."""
+
+    class Role(models.TextChoices):
+        FROM = "from"
+        TO = "to"
+        CC = "cc"
+
+    message = models.ForeignKey(CapturedMessage, on_delete=models.CASCADE, related_name="addresses")
+    match_key = models.CharField(max_length=254)  # capture.addresses.normalize
+    role = models.CharField(max_length=4, choices=Role.choices)
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["match_key"], name="captured_address_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.match_key}"
+
+
+class SuggestedContact(models.Model):
+    """An outside address seen in mail while the organization reviews new contacts before they
+    are created (capture mode "suggest"). Ignored addresses stay ignored."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Suggested"
+        ACCEPTED = "accepted", "Accepted"
+        IGNORED = "ignored", "Ignored"
+
+    match_key = models.CharField(max_length=254, unique=True)
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    domain = models.CharField(max_length=253, blank=True)  # the registered domain
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    messages = models.PositiveIntegerField(default=0)  # how many captured messages had it
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    suggested_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "-last_seen_at"], name="suggested_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.status})"
+
+
+class FilledField(models.Model):
+    """A contact or company field that capture filled from an e-mail signature: which message
+    it came from, and what was there before, so that the change can be seen and undone."""
+
+    contact = models.ForeignKey(
+        "crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company = models.ForeignKey(
+        "crm.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    field = models.CharField(max_length=30)  # "title", "phone", "linkedin_url", "website"...
+    value = models.CharField(max_length=500)
+    previous = models.CharField(max_length=500, blank=True)
+    message = models.ForeignKey(
+        CapturedMessage, null=True, on_delete=models.SET_NULL, related_name="filled_fields"
+    )
+    filled_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False) | models.Q(company__isnull=False),
+                name="filled_field_has_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} = {self.value}"
+
+
+class Mailbox(models.Model):
+    """A user's IMAP mailbox, synced by a periodic job (capture/sync.py). The password is kept
+    encrypted (capture/secrets.py) and never shown again."""
+
+    class Security(models.TextChoices):
+        SSL = "ssl", "SSL/TLS"
+        STARTTLS = "starttls", "STARTTLS"
+        NONE = "none", "None (plain text)"
+
+    class State(models.TextChoices):
+        NEW = "new", "Not synced yet"
+        SYNCING = "syncing", "Syncing"
+        OK = "ok", "Up to date"
+        ERROR = "error", "Error"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(default=993)
+    security = models.CharField(max_length=8, choices=Security.choices, default=Security.SSL)
+    username = models.CharField(max_length=254)
+    secret = models.TextField()  # the password, encrypted
+    enabled = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(default=5)
+    first_sync_days = models.PositiveIntegerField(null=True, blank=True)  # None: everything
+    state = models.CharField(max_length=8, choices=State.choices, default=State.NEW)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)  # last attempt that finished
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)  # "sync now"
+    messages_captured = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "host", "username"], name="mailbox_unique_per_user"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interval_minutes__gte=1), name="mailbox_interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} on {self.host}"
+
+
+class MailboxFolder(models.Model):
+    """Where a mailbox's sync stopped in one folder: the checkpoint written after each batch is
+    stored, so a sync killed at any point resumes without gaps or duplicates."""
+
+    class Role(models.TextChoices):
+        INBOX = "inbox", "Inbox"
+        SENT = "sent", "Sent"
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=255)
+    role = models.CharField(max_length=5, choices=Role.choices)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "name"], name="mailbox_folder_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id} {self.name} @ {self.last_uid}"

@@ -27,7 +27,7 @@ def snapshot(instance: models.Model) -> dict:
     }
 
 
-def audit_record(
+def audit_entry(
     *,
     actor,
     instance: models.Model,
@@ -35,6 +35,8 @@ def audit_record(
     before: dict | None = None,
     extra: dict | None = None,
 ) -> AuditEntry | None:
+    """The entry of one change, not saved (bulk writers save many at once); None when an update
+    changed nothing."""
     after = snapshot(instance) if action != AuditEntry.Action.DELETE else {}
     if action == AuditEntry.Action.UPDATE:
         changes = {
@@ -50,7 +52,7 @@ def audit_record(
         changes.update(extra)
     if action == AuditEntry.Action.UPDATE and not changes:
         return None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         entity=instance._meta.label_lower,
@@ -58,3 +60,17 @@ def audit_record(
         entity_repr=str(instance)[:255],
         changes=changes,
     )
+
+
+def audit_record(
+    *,
+    actor,
+    instance: models.Model,
+    action: str,
+    before: dict | None = None,
+    extra: dict | None = None,
+) -> AuditEntry | None:
+    entry = audit_entry(actor=actor, instance=instance, action=action, before=before, extra=extra)
+    if entry is not None:
+        entry.save()
+    return entry

@@ -462,11 +462,14 @@ class RowWriter:
         fields_by_name = {f.attname: f for f in model._meta.concrete_fields}
         fields = [fields_by_name[name] for name in columns]
         # A field added to the model later gets what the ORM would give it: the database
-        # default, else the model's default.
+        # default, else the model's default. Generated columns are the database's to fill.
         omitted = [
             f
             for f in model._meta.concrete_fields
-            if f.attname not in columns and not f.primary_key and not f.has_db_default()
+            if f.attname not in columns
+            and not f.primary_key
+            and not f.has_db_default()
+            and not f.generated
         ]
         if omitted:
             fields += omitted

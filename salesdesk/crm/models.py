@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Concat, Left, Lower, Replace, StrIndex, Substr
+from django.db.models.lookups import GreaterThan, In
 
 
 class Tag(models.Model):
@@ -58,6 +60,8 @@ class Contact(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=150, blank=True)
+    linkedin_url = models.URLField(blank=True, verbose_name="LinkedIn")
+    twitter_url = models.URLField(blank=True, verbose_name="X / Twitter")
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
@@ -95,15 +99,43 @@ class Contact(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+def _address_key():
+    """The address as mail capture matches it (`capture.addresses.normalize`), computed by the
+    database on every insert, whatever wrote the row: the local part without a `+tag` (after at
+    least one character), and for Gmail without dots and with googlemail.com read as gmail.com.
+    `email` is stored lower-case."""
+    email = F("email")
+    at = StrIndex(email, Value("@"))
+    local = Left(email, at - 1)
+    domain = Substr(email, at + 1)
+    plus = StrIndex(local, Value("+"))
+    bare = Case(When(GreaterThan(plus, 1), then=Left(local, plus - 1)), default=local)
+    return Case(
+        When(
+            In(domain, ["gmail.com", "googlemail.com"]),
+            then=Concat(Replace(bare, Value("."), Value("")), Value("@gmail.com")),
+        ),
+        default=Concat(bare, Value("@"), domain),
+        output_field=models.CharField(max_length=254),
+    )
+
+
 class ContactEmail(models.Model):
     """An e-mail address belongs to exactly one contact; stored lower-case."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
     email = models.EmailField(max_length=254, unique=True)
     is_primary = models.BooleanField(default=False)
+    # What mail capture matches on (bob+crm@acme.com and bob@acme.com are one person).
+    match_key = models.GeneratedField(
+        expression=_address_key(),
+        output_field=models.CharField(max_length=254),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-is_primary", "id"]
+        indexes = [models.Index(fields=["match_key"], name="contactemail_match_idx")]
 
     def __str__(self) -> str:
         return self.email

@@ -21,7 +21,7 @@ from django.utils import timezone
 from salesdesk.accounts.visibility import can_administer
 from salesdesk.analytics import rollups
 from salesdesk.core import events
-from salesdesk.core.audit import snapshot
+from salesdesk.core.audit import audit_entry, snapshot
 from salesdesk.core.errors import ApplicationError, ValidationFailed
 from salesdesk.core.models import AuditEntry
 from salesdesk.core.money import base_currency, normalize_currency, to_base
@@ -268,24 +268,12 @@ class _Importer:
         self.later(self._events.append, (name, payload))
 
     def audit(self, record: Model, action: str, *, before=None, extra=None) -> None:
-        """Queue an AuditEntry shaped as core.audit.audit_record writes it."""
-        after = snapshot(record)
-        if action == AuditEntry.Action.UPDATE:
-            changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-        else:
-            changes = {k: [None, v] for k, v in after.items() if v not in (None, "")}
-        changes.update(extra or {})
-        if changes:
-            self.queue(
-                AuditEntry(
-                    actor=self.actor,
-                    action=action,
-                    entity=record._meta.label_lower,
-                    entity_id=record.pk,
-                    entity_repr=str(record)[:255],
-                    changes=changes,
-                )
-            )
+        """Queue the AuditEntry core.audit.audit_record would write."""
+        entry = audit_entry(
+            actor=self.actor, instance=record, action=action, before=before or {}, extra=extra
+        )
+        if entry is not None and entry.changes:
+            self.queue(entry)
 
     def link_tags(self, record: Model, tags) -> None:
         through = type(record).tags.through
