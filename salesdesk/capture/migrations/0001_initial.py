@@ -7,141 +7,353 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('activities', '0004_open_task_index'),
-        ('crm', '0005_contact_social_and_email_match_key'),
+        ("activities", "0004_open_task_index"),
+        ("crm", "0005_contact_social_and_email_match_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CapturedMessage',
+            name="CapturedMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('message_id', models.CharField(blank=True, max_length=255)),
-                ('thread_key', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('logged', 'Logged'), ('automated', 'Automated'), ('internal', 'Internal'), ('skipped', 'Skipped')], max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('imap', 'Mailbox'), ('mbox', 'mbox file'), ('eml', '.eml file'), ('sent', 'Sent from Salesdesk')], max_length=5)),
-                ('source_ref', models.CharField(blank=True, max_length=500)),
-                ('raw', models.BinaryField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('activity', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='captured_message', to='activities.activity')),
-                ('captured_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255, unique=True)),
+                ("message_id", models.CharField(blank=True, max_length=255)),
+                ("thread_key", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("logged", "Logged"),
+                            ("automated", "Automated"),
+                            ("internal", "Internal"),
+                            ("skipped", "Skipped"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("imap", "Mailbox"),
+                            ("mbox", "mbox file"),
+                            ("eml", ".eml file"),
+                            ("sent", "Sent from Salesdesk"),
+                        ],
+                        max_length=5,
+                    ),
+                ),
+                ("source_ref", models.CharField(blank=True, max_length=500)),
+                ("raw", models.BinaryField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "activity",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="captured_message",
+                        to="activities.activity",
+                    ),
+                ),
+                (
+                    "captured_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CapturedAddress',
+            name="CapturedAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('match_key', models.CharField(max_length=254)),
-                ('role', models.CharField(choices=[('from', 'From'), ('to', 'To'), ('cc', 'Cc')], max_length=4)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.contact')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='capture.capturedmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("match_key", models.CharField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("from", "From"), ("to", "To"), ("cc", "Cc")], max_length=4
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addresses",
+                        to="capture.capturedmessage",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FilledField',
+            name="FilledField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=30)),
-                ('value', models.CharField(max_length=500)),
-                ('previous', models.CharField(blank=True, max_length=500)),
-                ('filled_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='crm.company')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='crm.contact')),
-                ('message', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='filled_fields', to='capture.capturedmessage')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("field", models.CharField(max_length=30)),
+                ("value", models.CharField(max_length=500)),
+                ("previous", models.CharField(blank=True, max_length=500)),
+                ("filled_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="crm.company",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="filled_fields",
+                        to="capture.capturedmessage",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(max_length=253)),
-                ('port', models.PositiveIntegerField(default=993)),
-                ('security', models.CharField(choices=[('ssl', 'SSL/TLS'), ('starttls', 'STARTTLS'), ('none', 'None (plain text)')], default='ssl', max_length=8)),
-                ('username', models.CharField(max_length=254)),
-                ('secret', models.TextField()),
-                ('enabled', models.BooleanField(default=True)),
-                ('interval_minutes', models.PositiveIntegerField(default=5)),
-                ('first_sync_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('new', 'Not synced yet'), ('syncing', 'Syncing'), ('ok', 'Up to date'), ('error', 'Error')], default='new', max_length=8)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('sync_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('messages_captured', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailboxes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("host", models.CharField(max_length=253)),
+                ("port", models.PositiveIntegerField(default=993)),
+                (
+                    "security",
+                    models.CharField(
+                        choices=[
+                            ("ssl", "SSL/TLS"),
+                            ("starttls", "STARTTLS"),
+                            ("none", "None (plain text)"),
+                        ],
+                        default="ssl",
+                        max_length=8,
+                    ),
+                ),
+                ("username", models.CharField(max_length=254)),
+                ("secret", models.TextField()),
+                ("enabled", models.BooleanField(default=True)),
+                ("interval_minutes", models.PositiveIntegerField(default=5)),
+                ("first_sync_days", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("new", "Not synced yet"),
+                            ("syncing", "Syncing"),
+                            ("ok", "Up to date"),
+                            ("error", "Error"),
+                        ],
+                        default="new",
+                        max_length=8,
+                    ),
+                ),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("sync_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("messages_captured", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mailboxes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MailboxFolder',
+            name="MailboxFolder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('role', models.CharField(choices=[('inbox', 'Inbox'), ('sent', 'Sent')], max_length=5)),
-                ('uidvalidity', models.BigIntegerField(blank=True, null=True)),
-                ('last_uid', models.BigIntegerField(default=0)),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='folders', to='capture.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "role",
+                    models.CharField(choices=[("inbox", "Inbox"), ("sent", "Sent")], max_length=5),
+                ),
+                ("uidvalidity", models.BigIntegerField(blank=True, null=True)),
+                ("last_uid", models.BigIntegerField(default=0)),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="folders",
+                        to="capture.mailbox",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SuggestedContact',
+            name="SuggestedContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('match_key', models.CharField(max_length=254, unique=True)),
-                ('email', models.EmailField(max_length=254)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('domain', models.CharField(blank=True, max_length=253)),
-                ('status', models.CharField(choices=[('pending', 'Suggested'), ('accepted', 'Accepted'), ('ignored', 'Ignored')], default='pending', max_length=8)),
-                ('messages', models.PositiveIntegerField(default=0)),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.contact')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('suggested_to', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("match_key", models.CharField(max_length=254, unique=True)),
+                ("email", models.EmailField(max_length=254)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("domain", models.CharField(blank=True, max_length=253)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Suggested"),
+                            ("accepted", "Accepted"),
+                            ("ignored", "Ignored"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("messages", models.PositiveIntegerField(default=0)),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.contact",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "suggested_to",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='capturedmessage',
-            index=models.Index(fields=['thread_key'], name='captured_thread_idx'),
+            model_name="capturedmessage",
+            index=models.Index(fields=["thread_key"], name="captured_thread_idx"),
         ),
         migrations.AddIndex(
-            model_name='capturedmessage',
-            index=models.Index(fields=['captured_by', '-created_at'], name='captured_user_idx'),
+            model_name="capturedmessage",
+            index=models.Index(fields=["captured_by", "-created_at"], name="captured_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='capturedaddress',
-            index=models.Index(fields=['match_key'], name='captured_address_idx'),
+            model_name="capturedaddress",
+            index=models.Index(fields=["match_key"], name="captured_address_idx"),
         ),
         migrations.AddConstraint(
-            model_name='filledfield',
-            constraint=models.CheckConstraint(condition=models.Q(('contact__isnull', False), ('company__isnull', False), _connector='OR'), name='filled_field_has_record'),
+            model_name="filledfield",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("contact__isnull", False), ("company__isnull", False), _connector="OR"
+                ),
+                name="filled_field_has_record",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.UniqueConstraint(fields=('user', 'host', 'username'), name='mailbox_unique_per_user'),
+            model_name="mailbox",
+            constraint=models.UniqueConstraint(
+                fields=("user", "host", "username"), name="mailbox_unique_per_user"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.CheckConstraint(condition=models.Q(('interval_minutes__gte', 1)), name='mailbox_interval_positive'),
+            model_name="mailbox",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("interval_minutes__gte", 1)), name="mailbox_interval_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailboxfolder',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'name'), name='mailbox_folder_unique'),
+            model_name="mailboxfolder",
+            constraint=models.UniqueConstraint(
+                fields=("mailbox", "name"), name="mailbox_folder_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='suggestedcontact',
-            index=models.Index(fields=['status', '-last_seen_at'], name='suggested_status_idx'),
+            model_name="suggestedcontact",
+            index=models.Index(fields=["status", "-last_seen_at"], name="suggested_status_idx"),
         ),
     ]
