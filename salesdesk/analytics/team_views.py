@@ -21,8 +21,8 @@ from salesdesk.analytics import team as selectors
 from salesdesk.core.templatetags.salesdesk import money
 from salesdesk.core.web import csv_download, query_without
 from salesdesk.crm.forms import StyledForm
-from salesdesk.goals.fields import period_choices
-from salesdesk.goals.periods import Period, PeriodKind, period_containing, period_parse
+from salesdesk.goals.fields import PeriodField
+from salesdesk.goals.periods import Period, PeriodKind, period_containing
 from salesdesk.pipeline.models import Pipeline
 
 DEFAULT_SORT = "-won_revenue"
@@ -60,7 +60,7 @@ CHART_CHANNELS = [
 class TeamDashboardForm(StyledForm):
     """The dashboard's filters; anything invalid is shown next to its field and left out."""
 
-    period = forms.CharField(required=False, widget=forms.Select)
+    period = PeriodField(required=False)
     team = forms.ChoiceField(required=False)
     pipeline = forms.ChoiceField(required=False)
 
@@ -70,28 +70,17 @@ class TeamDashboardForm(StyledForm):
         fiscal_start_month = organization.fiscal_year_start_month
         today = now.astimezone(zoneinfo.ZoneInfo(organization.timezone)).date()
         self.default_period = period_containing(today, PeriodKind.QUARTER, fiscal_start_month)
+        self.fields["period"].around(self.default_period)
         self.fields["team"].choices = [("", "All my teams" if len(teams) > 1 else "My team")] + [
             (str(team.pk), team.name) for team in teams
         ]
         self.fields["pipeline"].choices = [("", "All pipelines")] + [
             (str(pipeline.pk), pipeline.name) for pipeline in pipelines
         ]
-        if not self.data.get("period"):
-            self.data = self.data.copy()
-            self.data["period"] = self.default_period.key
         self.is_valid()
-        self.fields["period"].widget.choices = period_choices(
-            self.default_period, selected=self.cleaned_data.get("period")
-        )
-
-    def clean_period(self) -> Period | None:
-        key = self.cleaned_data["period"]
-        if not key:
-            return None
-        try:
-            return period_parse(key, self.organization.fiscal_year_start_month)
-        except ValueError as error:
-            raise forms.ValidationError(str(error)) from None
+        selected = self.cleaned_data.get("period")
+        if selected is not None:
+            self.fields["period"].around(self.default_period, selected=selected)
 
     def filters(self) -> dict:
         """The valid filters: the period (today's quarter by default), team and pipeline ids."""
