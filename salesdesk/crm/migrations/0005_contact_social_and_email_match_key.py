@@ -7,29 +7,187 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0004_saved_view_deals_activities'),
+        ("crm", "0004_saved_view_deals_activities"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='linkedin_url',
-            field=models.URLField(blank=True, verbose_name='LinkedIn'),
+            model_name="contact",
+            name="linkedin_url",
+            field=models.URLField(blank=True, verbose_name="LinkedIn"),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='twitter_url',
-            field=models.URLField(blank=True, verbose_name='X / Twitter'),
+            model_name="contact",
+            name="twitter_url",
+            field=models.URLField(blank=True, verbose_name="X / Twitter"),
         ),
         migrations.AddField(
-            model_name='contactemail',
-            name='match_key',
-            field=models.GeneratedField(db_persist=True, expression=models.Case(models.When(django.db.models.lookups.In(django.db.models.functions.text.Substr(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '+', models.Value(1))), ['gmail.com', 'googlemail.com']), then=django.db.models.functions.text.Concat(django.db.models.functions.text.Replace(models.Case(models.When(django.db.models.lookups.GreaterThan(django.db.models.functions.text.StrIndex(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), models.Value('+')), 1), then=django.db.models.functions.text.Left(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), models.Value('+')), '-', models.Value(1)))), default=django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1)))), models.Value('.'), models.Value('')), models.Value('@gmail.com'))), default=django.db.models.functions.text.Concat(models.Case(models.When(django.db.models.lookups.GreaterThan(django.db.models.functions.text.StrIndex(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), models.Value('+')), 1), then=django.db.models.functions.text.Left(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1))), models.Value('+')), '-', models.Value(1)))), default=django.db.models.functions.text.Left(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '-', models.Value(1)))), models.Value('@'), django.db.models.functions.text.Substr(models.F('email'), django.db.models.expressions.CombinedExpression(django.db.models.functions.text.StrIndex(models.F('email'), models.Value('@')), '+', models.Value(1)))), output_field=models.CharField(max_length=254)), output_field=models.CharField(max_length=254)),
+            model_name="contactemail",
+            name="match_key",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=models.Case(
+                    models.When(
+                        django.db.models.lookups.In(
+                            django.db.models.functions.text.Substr(
+                                models.F("email"),
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.functions.text.StrIndex(
+                                        models.F("email"), models.Value("@")
+                                    ),
+                                    "+",
+                                    models.Value(1),
+                                ),
+                            ),
+                            ["gmail.com", "googlemail.com"],
+                        ),
+                        then=django.db.models.functions.text.Concat(
+                            django.db.models.functions.text.Replace(
+                                models.Case(
+                                    models.When(
+                                        django.db.models.lookups.GreaterThan(
+                                            django.db.models.functions.text.StrIndex(
+                                                django.db.models.functions.text.Left(
+                                                    models.F("email"),
+                                                    django.db.models.expressions.CombinedExpression(
+                                                        django.db.models.functions.text.StrIndex(
+                                                            models.F("email"), models.Value("@")
+                                                        ),
+                                                        "-",
+                                                        models.Value(1),
+                                                    ),
+                                                ),
+                                                models.Value("+"),
+                                            ),
+                                            1,
+                                        ),
+                                        then=django.db.models.functions.text.Left(
+                                            django.db.models.functions.text.Left(
+                                                models.F("email"),
+                                                django.db.models.expressions.CombinedExpression(
+                                                    django.db.models.functions.text.StrIndex(
+                                                        models.F("email"), models.Value("@")
+                                                    ),
+                                                    "-",
+                                                    models.Value(1),
+                                                ),
+                                            ),
+                                            django.db.models.expressions.CombinedExpression(
+                                                django.db.models.functions.text.StrIndex(
+                                                    django.db.models.functions.text.Left(
+                                                        models.F("email"),
+                                                        django.db.models.expressions.CombinedExpression(
+                                                            django.db.models.functions.text.StrIndex(
+                                                                models.F("email"), models.Value("@")
+                                                            ),
+                                                            "-",
+                                                            models.Value(1),
+                                                        ),
+                                                    ),
+                                                    models.Value("+"),
+                                                ),
+                                                "-",
+                                                models.Value(1),
+                                            ),
+                                        ),
+                                    ),
+                                    default=django.db.models.functions.text.Left(
+                                        models.F("email"),
+                                        django.db.models.expressions.CombinedExpression(
+                                            django.db.models.functions.text.StrIndex(
+                                                models.F("email"), models.Value("@")
+                                            ),
+                                            "-",
+                                            models.Value(1),
+                                        ),
+                                    ),
+                                ),
+                                models.Value("."),
+                                models.Value(""),
+                            ),
+                            models.Value("@gmail.com"),
+                        ),
+                    ),
+                    default=django.db.models.functions.text.Concat(
+                        models.Case(
+                            models.When(
+                                django.db.models.lookups.GreaterThan(
+                                    django.db.models.functions.text.StrIndex(
+                                        django.db.models.functions.text.Left(
+                                            models.F("email"),
+                                            django.db.models.expressions.CombinedExpression(
+                                                django.db.models.functions.text.StrIndex(
+                                                    models.F("email"), models.Value("@")
+                                                ),
+                                                "-",
+                                                models.Value(1),
+                                            ),
+                                        ),
+                                        models.Value("+"),
+                                    ),
+                                    1,
+                                ),
+                                then=django.db.models.functions.text.Left(
+                                    django.db.models.functions.text.Left(
+                                        models.F("email"),
+                                        django.db.models.expressions.CombinedExpression(
+                                            django.db.models.functions.text.StrIndex(
+                                                models.F("email"), models.Value("@")
+                                            ),
+                                            "-",
+                                            models.Value(1),
+                                        ),
+                                    ),
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.functions.text.StrIndex(
+                                            django.db.models.functions.text.Left(
+                                                models.F("email"),
+                                                django.db.models.expressions.CombinedExpression(
+                                                    django.db.models.functions.text.StrIndex(
+                                                        models.F("email"), models.Value("@")
+                                                    ),
+                                                    "-",
+                                                    models.Value(1),
+                                                ),
+                                            ),
+                                            models.Value("+"),
+                                        ),
+                                        "-",
+                                        models.Value(1),
+                                    ),
+                                ),
+                            ),
+                            default=django.db.models.functions.text.Left(
+                                models.F("email"),
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.functions.text.StrIndex(
+                                        models.F("email"), models.Value("@")
+                                    ),
+                                    "-",
+                                    models.Value(1),
+                                ),
+                            ),
+                        ),
+                        models.Value("@"),
+                        django.db.models.functions.text.Substr(
+                            models.F("email"),
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.functions.text.StrIndex(
+                                    models.F("email"), models.Value("@")
+                                ),
+                                "+",
+                                models.Value(1),
+                            ),
+                        ),
+                    ),
+                    output_field=models.CharField(max_length=254),
+                ),
+                output_field=models.CharField(max_length=254),
+            ),
         ),
         migrations.AddIndex(
-            model_name='contactemail',
-            index=models.Index(fields=['match_key'], name='contactemail_match_idx'),
+            model_name="contactemail",
+            index=models.Index(fields=["match_key"], name="contactemail_match_idx"),
         ),
     ]

@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0004_saved_view_deals_activities'),
-        ('pipeline', '0007_deal_close_date_slips'),
+        ("crm", "0004_saved_view_deals_activities"),
+        ("pipeline", "0007_deal_close_date_slips"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='deal',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['expected_close'], include=('amount_base', 'stage', 'forecast_category', 'owner', 'pipeline'), name='deal_open_expected_idx'),
+            model_name="deal",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["expected_close"],
+                include=("amount_base", "stage", "forecast_category", "owner", "pipeline"),
+                name="deal_open_expected_idx",
+            ),
         ),
     ]
