@@ -285,3 +285,7 @@ NINJA_PAGINATION_MAX_LIMIT = 500
 
 # --- Links in e-mails sent by background jobs (the weekly digest) ---
 SALESDESK_BASE_URL = os.environ.get("SALESDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Mailbox passwords: a Fernet key (or several, comma-separated, newest first); empty: derived
+# from SECRET_KEY (capture/secrets.py) ---
+SALESDESK_CAPTURE_KEY = os.environ.get("CAPTURE_KEY", "")

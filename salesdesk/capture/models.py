@@ -221,3 +221,44 @@ class MailboxFolder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailbox_id} {self.name} @ {self.last_uid}"
+
+
+class CapturedEvent(models.Model):
+    """One calendar occurrence ever captured (`capture.meetings`), keyed like its activity
+    (UID + "/" + RECURRENCE-ID): the SEQUENCE last applied, so that an older copy of an event
+    never undoes a newer one, and what became of it. A cancelled occurrence keeps its row (with
+    no activity) so that re-importing the version before the cancellation does not bring the
+    meeting back."""
+
+    class Status(models.TextChoices):
+        LOGGED = "logged", "Logged"  # a meeting activity stands for it
+        INTERNAL = "internal", "Internal"  # no participant outside the organization (any more)
+        CANCELLED = "cancelled", "Cancelled"
+
+    key = models.CharField(max_length=255, unique=True)  # = Activity.external_id
+    uid_key = models.CharField(max_length=255)  # the UID (hashed when long): its whole series
+    recurrence_id = models.CharField(max_length=40, blank=True)
+    sequence = models.IntegerField(default=0)
+    fingerprint = models.CharField(max_length=64)  # of what the activity is made from
+    status = models.CharField(max_length=9, choices=Status.choices)
+    starts_at = models.DateTimeField()
+    summary = models.CharField(max_length=255, blank=True)
+    activity = models.OneToOneField(
+        "activities.Activity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="captured_event",
+    )
+    captured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    calendar_ref = models.CharField(max_length=500, blank=True)  # the file or feed last seen in
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["uid_key"], name="captured_event_uid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status}, sequence {self.sequence})"

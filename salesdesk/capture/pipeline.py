@@ -119,6 +119,7 @@ class _Context:
     internal_domains: tuple[str, ...]
     colleague_keys: frozenset[str]
     suggest: bool
+    source_label: str = SOURCE_LABEL  # Contact.source of new contacts, and the audit's "via"
 
     @classmethod
     def load(cls, user: User) -> "_Context":
@@ -184,6 +185,21 @@ def _classify(item: Incoming, parsed: ParsedMessage, context: _Context) -> _Mess
     message.outbound = parsed.sender is not None and context.is_internal(parsed.sender.email)
     roles = [("from", parsed.sender), *(("from", a) for a in parsed.reply_to)]
     roles += [("to", a) for a in parsed.to] + [("cc", a) for a in parsed.cc]
+    message.outside, message.domains = outside_participants(roles, context)
+    if not message.outside and not message.domains:
+        message.status = CapturedMessage.Status.INTERNAL
+        message.reason = "no participant outside the organization"
+    return message
+
+
+def outside_participants(
+    roles: Iterable[tuple[str, Address | None]], context: _Context
+) -> tuple[list[tuple[Address, str, str]], list[str]]:
+    """The participants outside the organization, each once: (address, match key, role) of the
+    people, and the registered domains of all of them (free mail excluded), in order. Role and
+    automated addresses (info@, no-reply@) give their company but are no people."""
+    outside: list[tuple[Address, str, str]] = []
+    domains: list[str] = []
     seen = set()
     for role, address in roles:
         if address is None or not addresses.is_valid(address.email):
@@ -193,15 +209,12 @@ def _classify(item: Incoming, parsed: ParsedMessage, context: _Context) -> _Mess
             continue
         seen.add(key)
         domain = addresses.registered_domain(address.email)
-        if domain and not addresses.is_free_mail(domain) and domain not in message.domains:
-            message.domains.append(domain)
+        if domain and not addresses.is_free_mail(domain) and domain not in domains:
+            domains.append(domain)
         if addresses.is_role_or_automated(address.email):
             continue  # its company still counts; no contact for info@ or no-reply@
-        message.outside.append((address, key, role))
-    if not message.outside and not message.domains:
-        message.status = CapturedMessage.Status.INTERNAL
-        message.reason = "no participant outside the organization"
-    return message
+        outside.append((address, key, role))
+    return outside, domains
 
 
 def _capture(parsed: list[tuple[Incoming, ParsedMessage]], *, user: User, source: str) -> Outcome:
@@ -374,7 +387,9 @@ class _People:
         )
         for company in companies:
             self.company_ids[company.domain] = company.pk
-        AuditEntry.objects.bulk_create(_created_entries(user, companies))
+        AuditEntry.objects.bulk_create(
+            _created_entries(user, companies, via=self.context.source_label)
+        )
         self.outcome.companies_created += len(companies)
 
     def _create_contacts(self, unknown: dict[str, Address]) -> None:
@@ -392,7 +407,7 @@ class _People:
                         last_name=last[:100],
                         company_id=company_id,
                         owner=user,
-                        source=SOURCE_LABEL,
+                        source=self.context.source_label,
                     ),
                 )
             )
@@ -406,7 +421,9 @@ class _People:
             self.contact_company[contact.pk] = contact.company_id
             self.last_interaction[contact.pk] = None
         AuditEntry.objects.bulk_create(
-            _created_entries(user, [contact for _k, _a, contact in contacts])
+            _created_entries(
+                user, [contact for _k, _a, contact in contacts], via=self.context.source_label
+            )
         )
         self.outcome.contacts_created += len(contacts)
 
@@ -488,12 +505,13 @@ class _People:
 
     # --- Interaction facts and signatures -----------------------------------------------------
 
-    def touch(self, messages: list[_Message]) -> None:
+    def touch(self, messages: list, moment_of=None) -> None:
         """Move the last interaction of the contacts, companies and deals forward (never back:
-        GREATEST in SQL, so concurrent batches cannot lose the newer time)."""
+        GREATEST in SQL, so concurrent batches cannot lose the newer time). `moment_of(item)`
+        is when an item happened (None: not an interaction); by default the date sent."""
         latest = {"contact": {}, "company": {}, "deal": {}}
         for message in messages:
-            moment = message.parsed.date
+            moment = moment_of(message) if moment_of else message.parsed.date
             if moment is None or moment > timezone.now() + datetime.timedelta(days=1):
                 continue  # no date, or a clock far ahead: not an interaction time
             company_id = self.company_of(message)
@@ -620,13 +638,13 @@ def _same_site(company: Company, signature) -> bool:
     return bool(company.domain) and addresses.registered_domain(host) == company.domain
 
 
-def _created_entries(user: User, records: list) -> list[AuditEntry]:
+def _created_entries(user: User, records: list, *, via: str) -> list[AuditEntry]:
     entries = [
         audit_entry(
             actor=user,
             instance=record,
             action=AuditEntry.Action.CREATE,
-            extra={"via": "e-mail capture"},
+            extra={"via": f"{via} capture"},
         )
         for record in records
     ]
