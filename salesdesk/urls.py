@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("salesdesk.goals.urls")),
     path("", include("salesdesk.goals.forecast_urls")),
     path("", include("salesdesk.analytics.urls")),
+    path("", include("salesdesk.capture.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

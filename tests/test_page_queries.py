@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from salesdesk.accounts.services import api_token_create
 from salesdesk.activities.models import Activity
+from salesdesk.capture import secrets
+from salesdesk.capture.models import Mailbox
 from salesdesk.core import views as core_views
 from salesdesk.crm.models import ContactPhone, SavedView
 from salesdesk.goals.periods import period_containing
@@ -105,6 +107,7 @@ class Data:
     tokens: dict
     saved_views: dict
     goal: int
+    mailboxes: dict
 
 
 def build(cast, pipeline) -> Data:
@@ -187,6 +190,17 @@ def build(cast, pipeline) -> Data:
             period_kind="quarter",
             period_start=period_containing(timezone.localdate(), "quarter").start,
         ).pk,
+        mailboxes={
+            role: Mailbox.objects.create(
+                user=user,
+                host="imap.example.com",
+                username=user.email,
+                secret=secrets.encrypt("secret"),
+                last_error="imap.example.com:993 refused the login",
+                state=Mailbox.State.ERROR,
+            ).pk
+            for role, user in users.items()
+        },
         saved_views={
             role: SavedView.objects.create(
                 user=user, entity="contacts", name="Mine", query="q=a"
@@ -231,6 +245,7 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         "settings/pipelines/": data.pipeline,
         "settings/stages/": data.stage,
         "account/tokens/": data.tokens[role],
+        "account/mailboxes/": data.mailboxes[role],
         "saved-views/": data.saved_views[role],
         "my-day/tasks/": data.activity,
         "goals/": data.goal,

@@ -14,7 +14,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from salesdesk.capture import sync
+from salesdesk.accounts.models import User
+from salesdesk.capture import services, sync
 from salesdesk.capture.models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,11 @@ def sync_mailbox_task(mailbox_id: int) -> str:
     return result.status
 
 
-def request_sync(mailbox: Mailbox) -> None:
-    """ "Sync now": queue a sync once the surrounding transaction commits. The request stays on
-    the mailbox until a sync has run, so the periodic job picks it up if the queue loses it."""
-    Mailbox.objects.filter(pk=mailbox.pk).update(sync_requested_at=timezone.now())
+def request_sync(mailbox: Mailbox, *, actor: User) -> Mailbox:
+    """ "Sync now": mark the mailbox (the periodic job picks it up if the queue loses the task)
+    and queue a sync once the surrounding transaction commits."""
+    mailbox = services.mailbox_request_sync(mailbox=mailbox, actor=actor)
     mailbox_id = mailbox.pk
     # robust: a queue that cannot be reached must not turn the button into an error page.
     transaction.on_commit(lambda: sync_mailbox_task(mailbox_id), robust=True)
+    return mailbox

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.capture.servers import dovecot, imap_user
+
+__all__ = ["dovecot", "imap_user"]  # fixtures of the mailbox tests: a real Dovecot
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 

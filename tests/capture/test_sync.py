@@ -411,7 +411,7 @@ def test_sync_now_queues_a_sync_after_commit_and_clears_the_request(
     dovecot.append(imap_user, "INBOX", inbound(1))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        tasks.request_sync(mailbox)
+        tasks.request_sync(mailbox, actor=alice)
     mailbox.refresh_from_db()
     assert mailbox.sync_requested_at is not None
     assert mailbox.pk in set(due_mailboxes(mailbox.sync_requested_at).values_list("pk", flat=True))

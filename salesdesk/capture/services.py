@@ -1,0 +1,188 @@
+"""Every write of capture that a person starts: connecting, changing and removing a mailbox.
+
+A mailbox is saved only once its server has accepted the login (`mailbox_check`), so a typo
+shows up next to the form instead of as a sync error minutes later. The password is encrypted
+before it reaches the database (`capture.secrets`) and never comes back out to a page.
+"""
+
+import dataclasses
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from salesdesk.accounts.models import User
+from salesdesk.capture import imap, secrets
+from salesdesk.capture.imap import ImapError, ImapSettings
+from salesdesk.capture.models import Mailbox, MailboxFolder
+from salesdesk.core.errors import Conflict, NotFound, ValidationFailed
+
+INTERVALS = (5, 10, 15, 30, 60, 240, 1440)  # minutes between syncs a user can choose
+FIRST_SYNC_DAYS = (30, 90, 365, 730)  # or None: everything in the mailbox
+CHECK_TIMEOUT = 15  # seconds: a person is waiting for the answer
+
+# What decides which server and account a mailbox is: changing one of these checks the login
+# again; changing the host or the username makes it another mailbox (its checkpoints go).
+CONNECTION_FIELDS = ("host", "port", "security", "username")
+
+
+@dataclasses.dataclass
+class MailboxFields:
+    host: str
+    port: int
+    security: str
+    username: str
+    interval_minutes: int = 5
+    first_sync_days: int | None = None
+
+
+def mailbox_check(*, fields: MailboxFields, password: str) -> None:
+    """Log in and look for the folders to sync, or raise ValidationFailed with what the server
+    said (never the password)."""
+    settings = ImapSettings(
+        host=fields.host,
+        port=fields.port,
+        security=fields.security,
+        username=fields.username,
+        password=password,
+        timeout=CHECK_TIMEOUT,
+    )
+    try:
+        with imap.connect(settings) as box:
+            found = imap.folders(box)
+    except ImapError as error:
+        raise ValidationFailed(str(error), code="mailbox_unreachable") from None
+    if "inbox" not in found:
+        raise ValidationFailed(
+            f"{settings.address} has no INBOX for {fields.username}.", code="mailbox_unreachable"
+        )
+
+
+def _validated(fields: MailboxFields) -> MailboxFields:
+    errors = {}
+    host = (fields.host or "").strip().lower().rstrip(".")
+    username = (fields.username or "").strip()
+    if not host or len(host) > 253 or any(ch.isspace() or ch in "/:@" for ch in host):
+        errors["host"] = "Enter the server's host name, such as imap.example.com."
+    if not 1 <= int(fields.port or 0) <= 65535:
+        errors["port"] = "A port is a number from 1 to 65535."
+    if fields.security not in Mailbox.Security.values:
+        errors["security"] = "Choose SSL/TLS, STARTTLS or none."
+    if not username or len(username) > 254:
+        errors["username"] = "Enter the username (often the e-mail address)."
+    if fields.interval_minutes not in INTERVALS:
+        errors["interval_minutes"] = "Choose one of the offered intervals."
+    if fields.first_sync_days is not None and fields.first_sync_days not in FIRST_SYNC_DAYS:
+        errors["first_sync_days"] = "Choose one of the offered periods."
+    if errors:
+        raise ValidationFailed("Check the mailbox settings.", fields=errors)
+    return dataclasses.replace(fields, host=host, username=username)
+
+
+def _refuse_duplicate(*, user: User, fields: MailboxFields, exclude: int | None = None) -> None:
+    same = Mailbox.objects.filter(
+        user=user, host=fields.host, username__iexact=fields.username
+    ).exclude(pk=exclude)
+    if same.exists():
+        raise Conflict(
+            "You have connected this mailbox already.",
+            fields={"username": f"{fields.username} on {fields.host} is connected already."},
+        )
+
+
+def mailbox_connect(
+    *, user: User, fields: MailboxFields, password: str, check: bool = True
+) -> Mailbox:
+    """Connect a mailbox: it is synced within a minute by the periodic job (or at once, when the
+    caller queues `tasks.request_sync`)."""
+    fields = _validated(fields)
+    if not password:
+        raise ValidationFailed(
+            "Enter the mailbox password.", fields={"password": "This field is required."}
+        )
+    _refuse_duplicate(user=user, fields=fields)
+    if check:
+        mailbox_check(fields=fields, password=password)
+    try:
+        with transaction.atomic():
+            return Mailbox.objects.create(
+                user=user, secret=secrets.encrypt(password), **dataclasses.asdict(fields)
+            )
+    except IntegrityError:  # connected at the same moment in another tab
+        raise Conflict("You have connected this mailbox already.") from None
+
+
+@transaction.atomic
+def mailbox_update(
+    *, mailbox: Mailbox, actor: User, fields: MailboxFields, password: str = "", check: bool = True
+) -> Mailbox:
+    """Change a mailbox's settings. An empty password keeps the saved one. A new server or
+    account (host or username) starts over: its folders are read again from the first-sync
+    window, and messages already captured stay captured once."""
+    mailbox = _own(mailbox_id=mailbox.pk, actor=actor, lock=True)
+    fields = _validated(fields)
+    _refuse_duplicate(user=mailbox.user, fields=fields, exclude=mailbox.pk)
+    connection_changed = any(
+        getattr(mailbox, name) != getattr(fields, name) for name in CONNECTION_FIELDS
+    )
+    if check and (connection_changed or password):
+        mailbox_check(fields=fields, password=password or secrets.decrypt(mailbox.secret))
+    changed = ["interval_minutes"]
+    if connection_changed or password:
+        changed += [*CONNECTION_FIELDS, "state", "last_error"]
+        if mailbox.state == Mailbox.State.ERROR:
+            mailbox.state = Mailbox.State.OK if mailbox.last_success_at else Mailbox.State.NEW
+        mailbox.last_error = ""
+    if password:
+        mailbox.secret = secrets.encrypt(password)
+        changed.append("secret")
+    if mailbox.host != fields.host or mailbox.username.lower() != fields.username.lower():
+        MailboxFolder.objects.filter(mailbox=mailbox).delete()
+        mailbox.state, mailbox.last_success_at = Mailbox.State.NEW, None
+        changed.append("last_success_at")
+    for name in (*CONNECTION_FIELDS, "interval_minutes"):
+        setattr(mailbox, name, getattr(fields, name))
+    mailbox.save(update_fields=sorted(set(changed)))
+    return mailbox
+
+
+@transaction.atomic
+def mailbox_set_enabled(*, mailbox: Mailbox, actor: User, enabled: bool) -> Mailbox:
+    """Pause or resume syncing. A paused mailbox keeps its checkpoints: resuming reads what
+    arrived meanwhile."""
+    mailbox = _own(mailbox_id=mailbox.pk, actor=actor, lock=True)
+    fields = ["enabled"]
+    mailbox.enabled = enabled
+    if not enabled and mailbox.state == Mailbox.State.SYNCING:
+        # A sync under way notices at its next batch that its claim is gone and stops.
+        mailbox.state = Mailbox.State.OK if mailbox.last_success_at else Mailbox.State.NEW
+        fields.append("state")
+    mailbox.save(update_fields=fields)
+    return mailbox
+
+
+@transaction.atomic
+def mailbox_delete(*, mailbox: Mailbox, actor: User) -> None:
+    """Disconnect a mailbox and forget its password. What it captured stays in the CRM."""
+    _own(mailbox_id=mailbox.pk, actor=actor, lock=True).delete()
+
+
+def mailbox_request_sync(*, mailbox: Mailbox, actor: User) -> Mailbox:
+    """Mark the mailbox as asked to sync now: the periodic job syncs it within a minute even if
+    the caller's queued task is lost."""
+    mailbox = _own(mailbox_id=mailbox.pk, actor=actor)
+    if not mailbox.enabled:
+        raise ValidationFailed("This mailbox is paused: resume it to sync it.", code="paused")
+    Mailbox.objects.filter(pk=mailbox.pk).update(sync_requested_at=timezone.now())
+    mailbox.refresh_from_db(fields=["sync_requested_at"])
+    return mailbox
+
+
+def _own(*, mailbox_id: int, actor: User, lock: bool = False) -> Mailbox:
+    """Only its owner changes a mailbox; to anyone else it does not exist."""
+    rows = Mailbox.objects.filter(pk=mailbox_id, user=actor)
+    if lock:
+        rows = rows.select_for_update()
+    mailbox = rows.first()
+    if mailbox is None:
+        raise NotFound("No such mailbox.")
+    return mailbox

@@ -1,0 +1,127 @@
+"""The capture pages of a user's own account: connected mailboxes."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from salesdesk.capture import forms, selectors, services, tasks
+from salesdesk.capture.models import Mailbox
+from salesdesk.core.errors import ApplicationError
+from salesdesk.core.web import add_application_error
+
+
+def get_mailbox_for_user(request: HttpRequest, pk: int) -> Mailbox:
+    """A mailbox is its owner's alone: anyone else gets a 404."""
+    mailbox = selectors.mailbox_list(user=request.user).filter(pk=pk).first()
+    if mailbox is None:
+        raise Http404("No such mailbox.")
+    return mailbox
+
+
+@login_required
+def mailboxes(request: HttpRequest) -> HttpResponse:
+    form = forms.MailboxForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                mailbox = services.mailbox_connect(
+                    user=request.user,
+                    fields=form.mailbox_fields(),
+                    password=form.cleaned_data["password"],
+                )
+            except ApplicationError as error:
+                add_application_error(form, error)
+            else:
+                tasks.request_sync(mailbox, actor=request.user)
+                messages.success(
+                    request, f"{mailbox} is connected. The first sync starts in a moment."
+                )
+                return redirect("mailboxes")
+        status = 422 if request.htmx else 200
+    context = {"form": form, "mailboxes": selectors.mailbox_list(user=request.user)}
+    return render(request, "capture/mailboxes.html", context, status=status)
+
+
+@login_required
+def mailbox_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One mailbox's row, which polls itself while a sync is asked for or under way."""
+    mailbox = get_mailbox_for_user(request, pk)
+    return render(request, "capture/mailboxes.html#mailbox-row", {"mailbox": mailbox})
+
+
+@login_required
+@require_POST
+def mailbox_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_mailbox_for_user(request, pk)
+    try:
+        mailbox = tasks.request_sync(mailbox, actor=request.user)
+    except ApplicationError as error:
+        if request.htmx:
+            return HttpResponse(error.message, status=error.status)
+        messages.error(request, error.message)
+        return redirect("mailboxes")
+    if request.htmx:
+        return render(request, "capture/mailboxes.html#mailbox-row", {"mailbox": mailbox})
+    messages.success(request, f"{mailbox} syncs in a moment.")
+    return redirect("mailboxes")
+
+
+@login_required
+@require_POST
+def mailbox_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_mailbox_for_user(request, pk)
+    mailbox = services.mailbox_set_enabled(
+        mailbox=mailbox, actor=request.user, enabled=not mailbox.enabled
+    )
+    if mailbox.enabled:
+        messages.success(request, f"{mailbox} syncs again.")
+    else:
+        messages.success(request, f"{mailbox} is paused: nothing is read until you resume it.")
+    return redirect("mailboxes")
+
+
+@login_required
+def mailbox_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_mailbox_for_user(request, pk)
+    if request.method == "POST":
+        form = forms.MailboxForm(request.POST, mailbox=mailbox)
+        if form.is_valid():
+            try:
+                services.mailbox_update(
+                    mailbox=mailbox,
+                    actor=request.user,
+                    fields=form.mailbox_fields(),
+                    password=form.cleaned_data["password"],
+                )
+            except ApplicationError as error:
+                add_application_error(form, error)
+            else:
+                messages.success(request, f"The settings of {mailbox} are saved.")
+                return redirect("mailboxes")
+    else:
+        form = forms.MailboxForm(
+            mailbox=mailbox,
+            initial={
+                "host": mailbox.host,
+                "port": mailbox.port,
+                "security": mailbox.security,
+                "username": mailbox.username,
+                "interval_minutes": mailbox.interval_minutes,
+            },
+        )
+    return render(request, "capture/mailbox_edit.html", {"form": form, "mailbox": mailbox})
+
+
+@login_required
+def mailbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    mailbox = get_mailbox_for_user(request, pk)
+    if request.method == "POST":
+        services.mailbox_delete(mailbox=mailbox, actor=request.user)
+        messages.success(
+            request, f"{mailbox} is disconnected; what it captured stays in Salesdesk."
+        )
+        return redirect("mailboxes")
+    return render(request, "capture/mailbox_delete.html", {"mailbox": mailbox})
