@@ -93,6 +93,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default="en-gb",
         help_text="How dates and numbers are written for this user.",
     )
+    # Captured e-mails: whether others who see the record read their text, or only that an
+    # e-mail was exchanged (date, participants, subject). accounts.visibility applies it.
+    email_text_shared = models.BooleanField(
+        default=True,
+        db_default=True,
+        verbose_name="Teammates read my captured e-mails",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=django_timezone.now)

@@ -142,7 +142,8 @@ def organization_settings_update(*, actor: User, **changes) -> OrganizationSetti
 
 @transaction.atomic
 def profile_update(*, user: User, **changes) -> User:
-    """A user changes their own name, time zone and locale; the e-mail address stays."""
+    """A user changes their own name, time zone, locale and whether others read the text of
+    their captured e-mails; the e-mail address stays."""
     if "full_name" in changes:
         full_name = (changes["full_name"] or "").strip()
         if len(full_name) > 150:
@@ -160,7 +161,10 @@ def profile_update(*, user: User, **changes) -> User:
         if changes["locale"] not in dict(LOCALES):
             raise ValidationFailed("Unknown locale.", fields={"locale": "Pick one from the list."})
         user.locale = changes["locale"]
-    user.save(update_fields=[f for f in ("full_name", "timezone", "locale") if f in changes])
+    if "email_text_shared" in changes:
+        user.email_text_shared = bool(changes["email_text_shared"])
+    fields = ("full_name", "timezone", "locale", "email_text_shared")
+    user.save(update_fields=[f for f in fields if f in changes])
     return user
 
 

@@ -9,6 +9,11 @@
 - Inactive or anonymous users see nothing.
 - An activity is also visible to whoever can see its deal, so a deal's timeline is complete.
 
+- The text of a captured e-mail (an e-mail activity from a mailbox or a mail file) is read by
+  its owner, and by everyone else who sees the activity only while the owner shares it
+  (`User.email_text_shared`); otherwise they see that it was exchanged: date, participants and
+  subject.
+
 Records you cannot see are 404 ("does not exist"), never 403, so their existence does not leak.
 
 People's numbers follow their own rules, kept here too:
@@ -23,7 +28,7 @@ People's numbers follow their own rules, kept here too:
   team's, where they read only their own row.
 """
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import BooleanField, Case, Model, Q, QuerySet, Value, When
 
 from salesdesk.accounts.models import OrganizationSettings, Role
 
@@ -92,6 +97,41 @@ def can_view(user, record: Model) -> bool:
 
 def can_change(user, record: Model) -> bool:
     return scope(user, type(record)._default_manager.filter(pk=record.pk), for_change=True).exists()
+
+
+# --- The text of captured e-mails -----------------------------------------------------------
+
+
+def email_text_hidden(user) -> Q:
+    """Activities whose text `user` may not read (though they may see the activity): captured
+    e-mails of an owner who keeps their text to themselves."""
+    hidden = Q(kind="email", source="imap", owner__email_text_shared=False)
+    if _is_signed_in(user):
+        hidden &= ~Q(owner_id=user.pk)
+    return hidden
+
+
+def with_email_text_hidden(user, activities: QuerySet) -> QuerySet:
+    """Activities annotated with `text_hidden`, for pages and API answers to leave the text out
+    of. (A join to the owner, which every activity list selects anyway.)"""
+    return activities.annotate(
+        text_hidden=Case(
+            When(email_text_hidden(user), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def is_email_text_hidden(user, activity) -> bool:
+    """The same rule for one activity already loaded with its owner."""
+    return (
+        activity.kind == "email"
+        and activity.source == "imap"
+        and activity.owner_id is not None
+        and activity.owner_id != getattr(user, "pk", None)
+        and not activity.owner.email_text_shared
+    )
 
 
 def can_assign_to(user, owner) -> bool:

@@ -1,8 +1,9 @@
 import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
+from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
 from salesdesk.activities import selectors, services
 from salesdesk.activities.models import Activity
@@ -35,7 +36,11 @@ class ActivityOut(Schema):
     kind: str
     direction: str
     subject: str
-    body: str
+    body: str = Field(
+        description="Empty when `text_hidden`: a captured e-mail whose owner keeps its text "
+        "private."
+    )
+    text_hidden: bool = False
     occurred_at: datetime.datetime
     due_at: datetime.datetime | None
     done_at: datetime.datetime | None
@@ -47,6 +52,17 @@ class ActivityOut(Schema):
     source: str
     external_id: str
     created_at: datetime.datetime
+
+    @staticmethod
+    def resolve_text_hidden(activity: Activity, context) -> bool:
+        hidden = getattr(activity, "text_hidden", None)
+        if hidden is None:
+            hidden = visibility.is_email_text_hidden(context["request"].auth, activity)
+        return hidden
+
+    @staticmethod
+    def resolve_body(activity: Activity, context) -> str:
+        return "" if ActivityOut.resolve_text_hidden(activity, context) else activity.body
 
     @staticmethod
     def resolve_duration_seconds(activity: Activity) -> int | None:
@@ -195,6 +211,7 @@ def get_activity(request: HttpRequest, activity_id: Id):
 def update_activity(request: HttpRequest, activity_id: Id, payload: ActivityPatch):
     activity = _activity(request, activity_id)
     changes = payload.dict(exclude_unset=True)
+
     for field in ("direction", "subject", "body", "occurred_at"):
         if field in changes and changes[field] is None:
             changes.pop(field)

@@ -108,6 +108,11 @@ class ActivityForm(StyledForm):
         self.fields["deal"].queryset = keeping(
             visibility.scope(user, Deal.objects.all()), [linked.get("deal")]
         )
+        if activity is not None and visibility.is_email_text_hidden(user, activity):
+            # Its owner keeps the text private: it is neither shown nor changed here, and the
+            # e-mail stays an e-mail (another kind would show the text to everyone).
+            del self.fields["body"]
+            self.fields["kind"].choices = [(activity.kind, activity.get_kind_display())]
         if quick:
             self.fields["kind"].widget = forms.HiddenInput()
             for name in LINKS:

@@ -40,7 +40,9 @@ def activity_list(
     if is_done is not None:
         activities = activities.filter(done_at__isnull=not is_done)
     if q:
-        activities = activities.filter(Q(subject__icontains=q) | Q(body__icontains=q))
+        readable = ~visibility.email_text_hidden(actor)
+        activities = activities.filter(Q(subject__icontains=q) | Q(body__icontains=q) & readable)
+    activities = visibility.with_email_text_hidden(actor, activities)
     return activities.select_related("owner", "company", "deal").prefetch_related("contacts")
 
 
@@ -145,7 +147,8 @@ def timeline(
         changes = changes.filter(_below(before, STAGE_CHANGE, at="at"))
     entries = [
         TimelineEntry(at=activity.occurred_at, activity=activity)
-        for activity in activities.select_related("owner", "deal")
+        for activity in visibility.with_email_text_hidden(actor, activities)
+        .select_related("owner", "deal")
         .prefetch_related("contacts")
         .order_by("-occurred_at", "-pk")[: limit + 1]
     ]

@@ -3,11 +3,12 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import rollups
 from salesdesk.core import events
-from salesdesk.core.errors import ValidationFailed
+from salesdesk.core.errors import PermissionDenied, ValidationFailed
 from salesdesk.core.services import clean_text, require_assignable, require_change
 from salesdesk.crm.models import Company
 from salesdesk.pipeline.models import Deal
@@ -90,6 +91,7 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
     require_change(actor, activity)
     if "owner" in changes:
         require_assignable(actor, changes["owner"])
+    _require_text_kept_private(actor, activity, changes)
     changes = _validate(changes)
     rollup = rollups.ActivityChange(activity.pk, rollups.calendar())  # the stored row
     for field, value in changes.items():
@@ -100,6 +102,25 @@ def activity_update(*, actor: User, activity: Activity, contacts=None, **changes
     if contacts is not None:
         activity.contacts.set(contacts)
     return activity
+
+
+def _require_text_kept_private(actor: User, activity: Activity, changes: dict) -> None:
+    """Whoever may not read a captured e-mail's text may not change it either, nor make it
+    readable by turning the e-mail into another kind or giving it to another owner."""
+    if not visibility.is_email_text_hidden(actor, activity):
+        return
+    revealing = {
+        "body": changes.get("body", activity.body) != activity.body,
+        "kind": changes.get("kind", activity.kind) != activity.kind,
+        "owner": "owner" in changes and changes["owner"] != activity.owner,
+    }
+    refused = [field for field, changed in revealing.items() if changed]
+    if refused:
+        raise PermissionDenied(
+            f"{activity.owner} keeps the text of their e-mails private: only they change its "
+            f"{', '.join(refused)}.",
+            fields=dict.fromkeys(refused, "Only the e-mail's owner changes this."),
+        )
 
 
 @transaction.atomic

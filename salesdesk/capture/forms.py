@@ -88,3 +88,15 @@ class MailboxForm(Styled, forms.Form):
             interval_minutes=data["interval_minutes"],
             first_sync_days=data.get("first_sync_days"),
         )
+
+
+class EmailTextForm(forms.Form):
+    email_text_shared = forms.TypedChoiceField(
+        label="Who reads the text of the e-mails captured from your mailboxes",
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        choices=[
+            ("1", "Everyone who sees the contact, company or deal reads the whole e-mail"),
+            ("0", "Only I do: others see that an e-mail was exchanged (date, people, subject)"),
+        ],
+    )

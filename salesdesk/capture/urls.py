@@ -4,6 +4,7 @@ from salesdesk.capture import views
 
 urlpatterns = [
     path("account/mailboxes/", views.mailboxes, name="mailboxes"),
+    path("account/mailboxes/privacy/", views.email_text, name="mailbox_email_text"),
     path("account/mailboxes/<int:pk>/", views.mailbox_edit, name="mailbox_edit"),
     path("account/mailboxes/<int:pk>/row/", views.mailbox_row, name="mailbox_row"),
     path("account/mailboxes/<int:pk>/sync/", views.mailbox_sync, name="mailbox_sync"),

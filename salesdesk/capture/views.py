@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from salesdesk.accounts.services import profile_update
 from salesdesk.capture import forms, selectors, services, tasks
 from salesdesk.capture.models import Mailbox
 from salesdesk.core.errors import ApplicationError
@@ -41,8 +42,32 @@ def mailboxes(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("mailboxes")
         status = 422 if request.htmx else 200
-    context = {"form": form, "mailboxes": selectors.mailbox_list(user=request.user)}
+    context = {
+        "form": form,
+        "mailboxes": selectors.mailbox_list(user=request.user),
+        "text_form": forms.EmailTextForm(
+            initial={"email_text_shared": "1" if request.user.email_text_shared else "0"}
+        ),
+    }
     return render(request, "capture/mailboxes.html", context, status=status)
+
+
+@login_required
+@require_POST
+def email_text(request: HttpRequest) -> HttpResponse:
+    form = forms.EmailTextForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose who reads the text of your captured e-mails.")
+        return redirect("mailboxes")
+    shared = form.cleaned_data["email_text_shared"]
+    profile_update(user=request.user, email_text_shared=shared)
+    if shared:
+        messages.success(request, "Everyone who sees your captured e-mails reads their text.")
+    else:
+        messages.success(
+            request, "Only you read the text of your captured e-mails; others see that they exist."
+        )
+    return redirect("mailboxes")
 
 
 @login_required

@@ -281,3 +281,140 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+# Who reads the text of captured e-mails
+
+
+@pytest.fixture
+def shared_and_private(cast):
+    """An e-mail captured by alice, on a deal her manager and the admin see."""
+    from tests.factories import ActivityFactory, CompanyFactory
+
+    company = CompanyFactory(name="Globex", owner=cast.alice)
+    email = ActivityFactory(
+        kind="email",
+        source="imap",
+        owner=cast.alice,
+        company=company,
+        subject="Pricing for 40 seats",
+        body="Our budget is 12,000 EUR, do not tell procurement.",
+    )
+    note = ActivityFactory(
+        kind="note", owner=cast.alice, company=company, body="A note everyone reads."
+    )
+    return company, email, note
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_a_user_keeps_the_text_of_their_captured_emails_private(cast, shared_and_private):
+    company, email, _note = shared_and_private
+    alice, manager = signed_in(cast.alice), signed_in(cast.manager)
+    secret = "do not tell procurement"
+    assert secret in manager.get(f"/companies/{company.pk}/").content.decode()
+
+    response = alice.post("/account/mailboxes/privacy/", {"email_text_shared": "0"})
+    assert response.status_code == 302
+    cast.alice.refresh_from_db()
+    assert cast.alice.email_text_shared is False
+
+    for path in (f"/companies/{company.pk}/", "/activities/", f"/activities/{email.pk}/edit/"):
+        page = manager.get(path).content.decode()
+        assert "Pricing for 40 seats" in page, path  # that it was exchanged stays visible
+        assert secret not in page, path
+    assert (
+        "keeps the text of their e-mails private"
+        in manager.get(f"/companies/{company.pk}/").content.decode()
+    )
+    assert "A note everyone reads." in manager.get(f"/companies/{company.pk}/").content.decode()
+    assert list(manager.get("/activities/", {"q": "procurement"}).context["page"].object_list) == []
+    assert secret in alice.get(f"/companies/{company.pk}/").content.decode()  # hers to read
+    assert len(alice.get("/activities/", {"q": "procurement"}).context["page"].object_list) == 1
+
+
+@pytest.mark.django_db
+def test_the_api_leaves_out_the_private_text_and_refuses_to_reveal_it(cast, shared_and_private):
+    from salesdesk.accounts.services import api_token_create
+
+    _company, email, _note = shared_and_private
+    cast.alice.email_text_shared = False
+    cast.alice.save(update_fields=["email_text_shared"])
+    _token, key = api_token_create(user=cast.manager, name="script")
+    headers = {"Authorization": f"Bearer {key}"}
+    client = Client()
+
+    detail = client.get(f"/api/v1/activities/{email.pk}", headers=headers).json()
+    listed = client.get("/api/v1/activities", {"kind": "email"}, headers=headers).json()
+    assert (detail["body"], detail["text_hidden"], detail["subject"]) == (
+        "",
+        True,
+        "Pricing for 40 seats",
+    )
+    assert [(item["body"], item["text_hidden"]) for item in listed["items"]] == [("", True)]
+
+    for change in ({"body": "edited"}, {"owner_id": cast.manager.pk}):
+        response = client.patch(
+            f"/api/v1/activities/{email.pk}",
+            change,
+            content_type="application/json",
+            headers=headers,
+        )
+        assert response.status_code == 403, change
+        assert "keeps the text of their e-mails private" in response.json()["detail"]
+    email.refresh_from_db()
+    assert (email.kind, email.owner_id) == ("email", cast.alice.pk)
+    assert email.body.startswith("Our budget")
+
+    ok = client.patch(
+        f"/api/v1/activities/{email.pk}",
+        {"subject": "Pricing (40 seats)"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert ok.status_code == 200
+    assert ok.json()["body"] == ""
+
+
+@pytest.mark.django_db
+def test_the_edit_form_of_a_private_email_has_no_text_and_keeps_it(cast, shared_and_private):
+    _company, email, _note = shared_and_private
+    cast.alice.email_text_shared = False
+    cast.alice.save(update_fields=["email_text_shared"])
+    manager = signed_in(cast.manager)
+
+    form = manager.get(f"/activities/{email.pk}/edit/").context["form"]
+    assert "body" not in form.fields
+    assert [value for value, _label in form.fields["kind"].choices] == ["email"]
+    response = manager.post(
+        f"/activities/{email.pk}/edit/",
+        {
+            "kind": "note",
+            "subject": "Renamed",
+            "body": "overwritten",
+            "occurred_at": "2026-03-01T10:00",
+            "company": email.company_id,
+        },
+    )
+    assert response.status_code == 200
+    assert "kind" in response.context["form"].errors
+    email.refresh_from_db()
+    assert (email.kind, email.subject, email.body[:10]) == (
+        "email",
+        "Pricing for 40 seats",
+        "Our budget",
+    )
+
+
+@pytest.mark.django_db
+def test_a_bad_privacy_choice_changes_nothing(cast):
+    response = signed_in(cast.alice).post("/account/mailboxes/privacy/", {"email_text_shared": "x"})
+
+    assert response.status_code == 302
+    cast.alice.refresh_from_db()
+    assert cast.alice.email_text_shared is True
