@@ -9,6 +9,7 @@
 - Inactive or anonymous users see nothing.
 - An activity is also visible to whoever can see its deal, so a deal's timeline is complete.
 
+- Suggested contacts follow the user whose mail suggested them, as if they owned them.
 - The text of a captured e-mail (an e-mail activity from a mailbox or a mail file) is read by
   its owner, and by everyone else who sees the activity only while the owner shares it
   (`User.email_text_shared`); otherwise they see that it was exchanged: date, participants and
@@ -132,6 +133,12 @@ def is_email_text_hidden(user, activity) -> bool:
         and activity.owner_id != getattr(user, "pk", None)
         and not activity.owner.email_text_shared
     )
+
+
+def suggestion_scope(user, *, for_change: bool = False) -> Q:
+    """Suggested contacts (capture mode "suggest") are read and decided like records owned by
+    the user whose mail suggested them."""
+    return owner_scope(user, owner="suggested_to", for_change=for_change)
 
 
 def can_assign_to(user, owner) -> bool:

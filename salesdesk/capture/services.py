@@ -1,4 +1,5 @@
-"""Every write of capture that a person starts: connecting, changing and removing a mailbox.
+"""Every write of capture that a person starts: connecting, changing and removing a mailbox;
+accepting or ignoring a suggested contact.
 
 A mailbox is saved only once its server has accepted the login (`mailbox_check`), so a typo
 shows up next to the form instead of as a sync error minutes later. The password is encrypted
@@ -8,13 +9,27 @@ before it reaches the database (`capture.secrets`) and never comes back out to a
 import dataclasses
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
-from salesdesk.capture import imap, secrets
+from salesdesk.activities.models import Activity
+from salesdesk.capture import addresses, imap, secrets
 from salesdesk.capture.imap import ImapError, ImapSettings
-from salesdesk.capture.models import Mailbox, MailboxFolder
+from salesdesk.capture.message import Address
+from salesdesk.capture.models import (
+    CapturedAddress,
+    CapturedMessage,
+    Mailbox,
+    MailboxFolder,
+    SuggestedContact,
+)
+from salesdesk.capture.pipeline import SOURCE_LABEL, person_name
 from salesdesk.core.errors import Conflict, NotFound, ValidationFailed
+from salesdesk.crm.models import Company, Contact
+from salesdesk.crm.services import contact_create
 
 INTERVALS = (5, 10, 15, 30, 60, 240, 1440)  # minutes between syncs a user can choose
 FIRST_SYNC_DAYS = (30, 90, 365, 730)  # or None: everything in the mailbox
@@ -186,3 +201,90 @@ def _own(*, mailbox_id: int, actor: User, lock: bool = False) -> Mailbox:
     if mailbox is None:
         raise NotFound("No such mailbox.")
     return mailbox
+
+
+# --- Suggested contacts ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def suggestion_accept(*, suggestion: SuggestedContact, actor: User) -> Contact:
+    """Make the suggested address a contact (or find the one someone made meanwhile), owned by
+    the actor, in the company of its domain; the e-mails already captured with it join the
+    contact's timeline, and its last interaction is the newest of them."""
+    suggestion = _suggestion(suggestion_id=suggestion.pk, actor=actor)
+    if suggestion.status == SuggestedContact.Status.ACCEPTED:
+        raise Conflict("This suggestion is accepted already.", code="decided")
+    contact = Contact.objects.filter(emails__match_key=suggestion.match_key).order_by("pk").first()
+    if contact is None:
+        first, last = person_name(Address(name=suggestion.name, email=suggestion.email))
+        company = None
+        if suggestion.domain and not addresses.is_free_mail(suggestion.domain):
+            company = Company.objects.filter(domain=suggestion.domain).order_by("pk").first()
+        contact = contact_create(
+            actor=actor,
+            owner=actor,
+            company=company,
+            emails=[suggestion.email],
+            first_name=first[:100],
+            last_name=last[:100],
+            source=SOURCE_LABEL,
+        )
+    _link_captured(contact=contact, match_key=suggestion.match_key)
+    suggestion.status = SuggestedContact.Status.ACCEPTED
+    suggestion.contact, suggestion.decided_by, suggestion.decided_at = (
+        contact,
+        actor,
+        timezone.now(),
+    )
+    suggestion.save(update_fields=["status", "contact", "decided_by", "decided_at"])
+    return contact
+
+
+@transaction.atomic
+def suggestion_ignore(*, suggestion: SuggestedContact, actor: User) -> SuggestedContact:
+    """Never suggest this address again (mail with it is still logged on its company)."""
+    suggestion = _suggestion(suggestion_id=suggestion.pk, actor=actor)
+    if suggestion.status == SuggestedContact.Status.ACCEPTED:
+        raise Conflict("This suggestion is accepted already.", code="decided")
+    suggestion.status = SuggestedContact.Status.IGNORED
+    suggestion.decided_by, suggestion.decided_at = actor, timezone.now()
+    suggestion.save(update_fields=["status", "decided_by", "decided_at"])
+    return suggestion
+
+
+def _suggestion(*, suggestion_id: int, actor: User) -> SuggestedContact:
+    suggestion = (
+        SuggestedContact.objects.select_for_update()
+        .filter(visibility.suggestion_scope(actor, for_change=True), pk=suggestion_id)
+        .first()
+    )
+    if suggestion is None:
+        raise NotFound("No such suggestion.")
+    return suggestion
+
+
+def _link_captured(*, contact: Contact, match_key: str) -> None:
+    """Put the contact on the activities of the messages captured with its address before it
+    existed, and move its last interaction to the newest of them. Set-based: one statement
+    each, however many messages."""
+    pending = CapturedAddress.objects.filter(match_key=match_key, contact__isnull=True)
+    messages = CapturedMessage.objects.filter(pk__in=pending.values("message_id"))
+    activity_ids = set(
+        messages.filter(activity__isnull=False).values_list("activity_id", flat=True)
+    )
+    through = Activity.contacts.through
+    linked = set(
+        through.objects.filter(contact=contact, activity_id__in=activity_ids).values_list(
+            "activity_id", flat=True
+        )
+    )
+    through.objects.bulk_create(
+        through(activity_id=activity_id, contact=contact)
+        for activity_id in sorted(activity_ids - linked)
+    )
+    newest = messages.filter(activity__isnull=False).aggregate(newest=Max("sent_at"))["newest"]
+    pending.update(contact=contact)
+    if newest is not None:
+        Contact.objects.filter(pk=contact.pk).update(
+            last_interaction_at=Greatest(Coalesce("last_interaction_at", Value(newest)), newest)
+        )

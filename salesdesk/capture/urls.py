@@ -10,4 +10,7 @@ urlpatterns = [
     path("account/mailboxes/<int:pk>/sync/", views.mailbox_sync, name="mailbox_sync"),
     path("account/mailboxes/<int:pk>/toggle/", views.mailbox_toggle, name="mailbox_toggle"),
     path("account/mailboxes/<int:pk>/delete/", views.mailbox_delete, name="mailbox_delete"),
+    path("contacts/suggested/", views.suggestions, name="suggestions"),
+    path("contacts/suggested/<int:pk>/accept/", views.suggestion_accept, name="suggestion_accept"),
+    path("contacts/suggested/<int:pk>/ignore/", views.suggestion_ignore, name="suggestion_ignore"),
 ]

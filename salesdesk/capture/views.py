@@ -1,4 +1,4 @@
-"""The capture pages of a user's own account: connected mailboxes."""
+"""The capture pages: a user's connected mailboxes, and the suggested contacts to decide."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,11 +6,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.accounts.services import profile_update
 from salesdesk.capture import forms, selectors, services, tasks
-from salesdesk.capture.models import Mailbox
+from salesdesk.capture.models import Mailbox, SuggestedContact
 from salesdesk.core.errors import ApplicationError
-from salesdesk.core.web import add_application_error
+from salesdesk.core.web import add_application_error, paginate
 
 
 def get_mailbox_for_user(request: HttpRequest, pk: int) -> Mailbox:
@@ -150,3 +151,67 @@ def mailbox_delete(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("mailboxes")
     return render(request, "capture/mailbox_delete.html", {"mailbox": mailbox})
+
+
+# --- Suggested contacts ------------------------------------------------------------------------
+
+
+@login_required
+def suggestions(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status")
+    if status not in (SuggestedContact.Status.PENDING, SuggestedContact.Status.IGNORED):
+        status = SuggestedContact.Status.PENDING
+    rows = selectors.suggestion_list(user=request.user, status=status)
+    context = {
+        "page": paginate(request, rows),
+        "status": status,
+        "pending_count": selectors.suggestion_count(user=request.user),
+        "suggest_mode": OrganizationSettings.get().capture_mode
+        == OrganizationSettings.CaptureMode.SUGGEST,
+    }
+    return render(request, "capture/suggestions.html", context)
+
+
+def get_suggestion_for_user(request: HttpRequest, pk: int) -> SuggestedContact:
+    """A suggestion the user may decide; any other is a 404."""
+    suggestion = selectors.suggestion_for(user=request.user, pk=pk)
+    if suggestion is None:
+        raise Http404("No such suggestion.")
+    return suggestion
+
+
+def _decided(request: HttpRequest, suggestion: SuggestedContact, notice: str) -> HttpResponse:
+    if request.htmx:
+        suggestion.refresh_from_db()
+        return render(request, "capture/suggestions.html#decided-row", {"suggestion": suggestion})
+    messages.success(request, notice)
+    return redirect("suggestions")
+
+
+def _refused(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    if request.htmx:
+        return HttpResponse(error.message, status=error.status)
+    messages.error(request, error.message)
+    return redirect("suggestions")
+
+
+@login_required
+@require_POST
+def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = get_suggestion_for_user(request, pk)
+    try:
+        contact = services.suggestion_accept(suggestion=suggestion, actor=request.user)
+    except ApplicationError as error:
+        return _refused(request, error)
+    return _decided(request, suggestion, f"{contact} is a contact now.")
+
+
+@login_required
+@require_POST
+def suggestion_ignore(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = get_suggestion_for_user(request, pk)
+    try:
+        services.suggestion_ignore(suggestion=suggestion, actor=request.user)
+    except ApplicationError as error:
+        return _refused(request, error)
+    return _decided(request, suggestion, f"{suggestion.email} will not be suggested again.")

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from salesdesk.accounts import visibility
 from salesdesk.activities.views import timeline_context
+from salesdesk.capture.selectors import suggestion_count
 from salesdesk.core import search as global_search
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import (
@@ -68,7 +69,7 @@ def _sort_columns(request: HttpRequest, columns: dict, sort: str) -> list[dict]:
     return headers
 
 
-def _list_page(request, *, entity: str, form, records, columns: dict, template: str):
+def _list_page(request, *, entity: str, form, records, columns: dict, template: str, extra=None):
     records, sort = sorted_by(
         request, records, {key: field for key, (_, field) in columns.items()}, "name"
     )
@@ -84,6 +85,7 @@ def _list_page(request, *, entity: str, form, records, columns: dict, template: 
             "has_filters": bool(filters),
             "export_query": query_without(request, "page", "sort"),
             **saved_views_context(request, entity),
+            **(extra or {}),
         },
     )
 
@@ -222,6 +224,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         records=contacts,
         columns=CONTACT_COLUMNS,
         template="crm/contact_list.html",
+        extra={"suggested_count": suggestion_count(user=request.user)},
     )
 
 
