@@ -1,11 +1,11 @@
 """Every read of capture's own records, for the acting user."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
-from salesdesk.capture.models import Mailbox, SuggestedContact
-from salesdesk.crm.models import Company
+from salesdesk.capture.models import FilledField, Mailbox, SuggestedContact
+from salesdesk.crm.models import Company, Contact
 
 
 def mailbox_list(*, user: User) -> QuerySet[Mailbox]:
@@ -43,3 +43,45 @@ def suggestion_for(*, user: User, pk: int) -> SuggestedContact | None:
         .select_related("contact")
         .first()
     )
+
+
+FIELD_LABELS = {
+    "title": "Title",
+    "linkedin_url": "LinkedIn",
+    "twitter_url": "X / Twitter",
+    "phone": "Phone",
+    "website": "Website",
+}
+
+
+def filled_fields(*, contact=None, company=None) -> list[FilledField]:
+    """The values capture filled in on a record from e-mail signatures and that the record
+    still holds, newest first, each with the message (and its activity) it came from."""
+    rows = FilledField.objects.filter(undone_at__isnull=True).select_related(
+        "message__activity", "contact", "company"
+    )
+    if contact is not None:
+        rows = rows.filter(contact=contact).prefetch_related("contact__phones")
+    else:
+        rows = rows.filter(company=company)
+    current = [row for row in rows.order_by("-filled_at", "-pk") if is_current(row)]
+    for row in current:
+        row.label = FIELD_LABELS.get(row.field, row.field)
+    return current
+
+
+def filled_field_for(*, user: User, pk: int) -> FilledField | None:
+    """A filled value on a record the user sees (whether they may change it is the service's
+    to decide)."""
+    visible = Q(contact__in=visibility.scope(user, Contact.objects.all())) | Q(
+        company__in=visibility.scope(user, Company.objects.all())
+    )
+    return FilledField.objects.filter(visible, pk=pk).select_related("contact", "company").first()
+
+
+def is_current(filled: FilledField) -> bool:
+    """Does the record still hold the value that was filled in?"""
+    if filled.field == "phone":
+        return any(phone.number == filled.value for phone in filled.contact.phones.all())
+    record = filled.contact or filled.company
+    return getattr(record, filled.field, None) == filled.value

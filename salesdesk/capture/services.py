@@ -1,5 +1,5 @@
 """Every write of capture that a person starts: connecting, changing and removing a mailbox;
-accepting or ignoring a suggested contact.
+accepting or ignoring a suggested contact; taking back a value filled in from a signature.
 
 A mailbox is saved only once its server has accepted the login (`mailbox_check`), so a typo
 shows up next to the form instead of as a sync error minutes later. The password is encrypted
@@ -22,14 +22,16 @@ from salesdesk.capture.message import Address
 from salesdesk.capture.models import (
     CapturedAddress,
     CapturedMessage,
+    FilledField,
     Mailbox,
     MailboxFolder,
     SuggestedContact,
 )
 from salesdesk.capture.pipeline import SOURCE_LABEL, person_name
+from salesdesk.capture.selectors import FIELD_LABELS, is_current
 from salesdesk.core.errors import Conflict, NotFound, ValidationFailed
 from salesdesk.crm.models import Company, Contact
-from salesdesk.crm.services import contact_create
+from salesdesk.crm.services import company_update, contact_create, contact_update
 
 INTERVALS = (5, 10, 15, 30, 60, 240, 1440)  # minutes between syncs a user can choose
 FIRST_SYNC_DAYS = (30, 90, 365, 730)  # or None: everything in the mailbox
@@ -288,3 +290,42 @@ def _link_captured(*, contact: Contact, match_key: str) -> None:
         Contact.objects.filter(pk=contact.pk).update(
             last_interaction_at=Greatest(Coalesce("last_interaction_at", Value(newest)), newest)
         )
+
+
+# --- Fields filled from signatures -------------------------------------------------------------
+
+
+def filled_field_undo(*, filled: FilledField, actor: User) -> FilledField:
+    """Take back a value capture filled in from a signature: the field gets its earlier value
+    again (a phone is removed), through the same audited services as a hand edit. A value
+    someone has changed since stays as they left it."""
+    with transaction.atomic():
+        filled = (
+            FilledField.objects.select_for_update()
+            .filter(pk=filled.pk)
+            .select_related("contact", "company")
+            .first()
+        )
+        if filled is None or filled.undone_at is not None:
+            raise Conflict("This value has been taken back already.", code="undone")
+        record = filled.contact or filled.company
+        if not is_current(filled):
+            raise Conflict(
+                f"The {FIELD_LABELS.get(filled.field, filled.field)} was changed after it was "
+                "filled in; it stays as it is.",
+                code="changed",
+            )
+        if filled.field == "phone":
+            phones = [
+                {"number": phone.number, "kind": phone.kind}
+                for phone in record.phones.order_by("pk")
+                if phone.number != filled.value
+            ]
+            contact_update(actor=actor, contact=record, phones=phones)
+        elif filled.contact_id:
+            contact_update(actor=actor, contact=record, **{filled.field: filled.previous})
+        else:
+            company_update(actor=actor, company=record, **{filled.field: filled.previous})
+        filled.undone_at, filled.undone_by = timezone.now(), actor
+        filled.save(update_fields=["undone_at", "undone_by"])
+    return filled

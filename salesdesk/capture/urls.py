@@ -13,4 +13,5 @@ urlpatterns = [
     path("contacts/suggested/", views.suggestions, name="suggestions"),
     path("contacts/suggested/<int:pk>/accept/", views.suggestion_accept, name="suggestion_accept"),
     path("contacts/suggested/<int:pk>/ignore/", views.suggestion_ignore, name="suggestion_ignore"),
+    path("capture/filled/<int:pk>/undo/", views.filled_field_undo, name="filled_field_undo"),
 ]

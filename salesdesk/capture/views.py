@@ -10,6 +10,7 @@ from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.accounts.services import profile_update
 from salesdesk.capture import forms, selectors, services, tasks
 from salesdesk.capture.models import Mailbox, SuggestedContact
+from salesdesk.capture.sending_forms import SendingForm
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import add_application_error, paginate
 
@@ -138,7 +139,8 @@ def mailbox_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "interval_minutes": mailbox.interval_minutes,
             },
         )
-    return render(request, "capture/mailbox_edit.html", {"form": form, "mailbox": mailbox})
+    context = {"form": form, "mailbox": mailbox, "sending_form": SendingForm.for_mailbox(mailbox)}
+    return render(request, "capture/mailbox_edit.html", context)
 
 
 @login_required
@@ -215,3 +217,24 @@ def suggestion_ignore(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         return _refused(request, error)
     return _decided(request, suggestion, f"{suggestion.email} will not be suggested again.")
+
+
+# --- Fields filled from signatures -------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def filled_field_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    filled = selectors.filled_field_for(user=request.user, pk=pk)
+    if filled is None:
+        raise Http404("No such value.")
+    record = filled.contact or filled.company
+    back = f"/{'contacts' if filled.contact_id else 'companies'}/{record.pk}/"
+    try:
+        services.filled_field_undo(filled=filled, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        label = selectors.FIELD_LABELS.get(filled.field, filled.field)
+        messages.success(request, f"{label} “{filled.value}” is taken back.")
+    return redirect(back)

@@ -236,7 +236,11 @@ def contact_update(
         if sorted(after_emails) != sorted(before_emails):
             extra["emails"] = [before_emails, after_emails]
     if phones is not None:
+        before_phones = list(contact.phones.order_by("pk").values_list("number", flat=True))
         _set_phones(contact, list(phones))
+        after_phones = list(contact.phones.order_by("pk").values_list("number", flat=True))
+        if after_phones != before_phones:
+            extra["phones"] = [before_phones, after_phones]
     _set_tags(contact, tags)
     audit_record(
         actor=actor, instance=contact, action=AuditEntry.Action.UPDATE, before=before, extra=extra

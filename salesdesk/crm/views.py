@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from salesdesk.accounts import visibility
 from salesdesk.activities.views import timeline_context
-from salesdesk.capture.selectors import suggestion_count
+from salesdesk.capture.selectors import filled_fields, suggestion_count
 from salesdesk.core import search as global_search
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import (
@@ -141,6 +141,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": contacts,
         "deals": deals,
         "can_change": visibility.can_change(request.user, company),
+        "filled": filled_fields(company=company),
     }
     context |= timeline_context(request, timeline_for="company", record=company)
     return render(request, "crm/company_detail.html", context)
@@ -256,6 +257,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "company_visible": company_visible,
         "deals": deal_list(actor=request.user, contact_id=contact.pk).prefetch_related(None),
         "can_change": visibility.can_change(request.user, contact),
+        "filled": filled_fields(contact=contact),
     }
     context |= timeline_context(request, timeline_for="contact", record=contact)
     return render(request, "crm/contact_detail.html", context)
