@@ -16,7 +16,7 @@ from salesdesk.goals import selectors, services
 from salesdesk.goals.fields import period_choices
 from salesdesk.goals.forms import SERVICE_FIELDS, GoalForm
 from salesdesk.goals.models import Goal
-from salesdesk.goals.periods import Period
+from salesdesk.goals.periods import Period, period_of
 from salesdesk.goals.selectors import GoalProgress
 
 REFUSAL = "Only managers and admins set goals; ask your manager to change this one."
@@ -141,6 +141,30 @@ def _goal(request: HttpRequest, pk: int) -> Goal:
     if goal is None:
         raise Http404("No such goal.")
     return goal
+
+
+@login_required
+def goal_figures(request: HttpRequest, pk: int) -> HttpResponse:
+    """A member's figures, loaded when their row on a team's goal is opened: the goals page
+    then renders one short row per member instead of every member's figures (a page of 200
+    reps)."""
+    goal = _goal(request, pk)
+    org = OrganizationSettings.get()
+    period = period_of(goal.period_kind, goal.period_start, org.fiscal_year_start_month)
+    progress = selectors.goal_progress(actor=request.user, period=period, goal_ids=[goal.pk])
+    if not progress:
+        raise Http404("No such goal.")
+    can_set = selectors.can_set_goals(request.user) and selectors.can_set_goal_for(
+        request.user, user=goal.user, team=goal.team
+    )
+    context = {
+        "progress": progress[0],
+        "org": org,
+        "currency": org.base_currency,
+        "editable": {goal.pk} if can_set else set(),
+        "owner": goal.team or goal.user,
+    }
+    return render(request, "goals/goal_list.html#member-figures", context)
 
 
 @login_required

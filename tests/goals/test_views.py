@@ -66,11 +66,26 @@ def test_the_page_shows_the_current_quarters_goals_with_their_progress(cast, goa
     assert f"<title>Goals · {quarter.label} · Salesdesk</title>" in html
     assert figure(html, goals["east"], "target") == "EUR 15,000.00 sum of members' goals"
     assert figure(html, goals["east"], "achieved") == "EUR 4,000.00 (27%)"
-    assert figure(html, goals["alice"], "target") == "EUR 10,000.00"
-    assert figure(html, goals["alice"], "achieved") == "EUR 4,000.00 (40%)"
-    assert figure(html, goals["alice"], "gap") == "EUR 6,000.00"
     assert 'value="40"' in html.split(f'id="goal-{goals["alice"].pk}"', 1)[1]
     assert "Carol West" not in html  # West is not the manager's team
+    # A member's figures load when their row is opened.
+    assert f'hx-get="/goals/{goals["alice"].pk}/figures/"' in html
+    details = client_for(cast.manager).get(f"/goals/{goals['alice'].pk}/figures/")
+    member = f'<div id="goal-{goals["alice"].pk}">{details.content.decode()}</div>'
+    assert figure(member, goals["alice"], "target") == "EUR 10,000.00"
+    assert figure(member, goals["alice"], "achieved") == "EUR 4,000.00 (40%)"
+    assert figure(member, goals["alice"], "gap") == "EUR 6,000.00"
+
+
+def test_a_members_figures_load_for_whoever_sees_the_goal(cast, goals):
+    path = f"/goals/{goals['alice'].pk}/figures/"
+
+    assert client_for(cast.bob).get(path).status_code == 200  # the whole team sees its goals
+    assert (
+        f"/goals/{goals['alice'].pk}/edit/" not in client_for(cast.bob).get(path).content.decode()
+    )
+    assert client_for(cast.carol).get(path).status_code == 404  # another team's
+    assert client_for(cast.manager).get("/goals/999999/figures/").status_code == 404
 
 
 def test_a_rep_sees_the_goals_of_their_team_but_cannot_change_them(cast, goals):
@@ -84,8 +99,9 @@ def test_a_rep_sees_the_goals_of_their_team_but_cannot_change_them(cast, goals):
 
 def test_managers_get_edit_links_for_their_teams_goals(cast, goals):
     html = client_for(cast.manager).get("/goals/").content.decode()
+    member = client_for(cast.manager).get(f"/goals/{goals['alice'].pk}/figures/")
 
-    assert f"/goals/{goals['alice'].pk}/edit/" in html
+    assert f"/goals/{goals['alice'].pk}/edit/" in member.content.decode()
     assert f"/goals/{goals['east'].pk}/delete/" in html
     assert "Add a goal" in html
 
