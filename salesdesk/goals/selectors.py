@@ -252,6 +252,13 @@ def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> di
                 (row["owner_id"], row["owner__team_id"], row["kind"], _Figures(row["logged"]))
             )
 
+    # Each row once under its owner and once under the owner's team: a goal then adds up its
+    # own rows only (a page of 500 goals over as many rows stays linear).
+    owned: dict[tuple, list] = defaultdict(list)
+    for metric, metric_rows in rows.items():
+        for owner_id, team_id, kind, figures in metric_rows:
+            owned[(metric, "user", owner_id)].append((kind, figures))
+            owned[(metric, "team", team_id)].append((kind, figures))
     result: dict[tuple, _Figures] = defaultdict(_Figures)
     for goal in goals:
         owner = ("team", goal.team_id) if goal.team_id else ("user", goal.user_id)
@@ -259,9 +266,7 @@ def _figures(goals: list[Goal], period: Period, tz: str, *, is_over: bool) -> di
         if key in result:
             continue
         total = _Figures()
-        for owner_id, team_id, kind, figures in rows[goal.metric]:
-            if (team_id if goal.team_id else owner_id) != owner[1]:
-                continue
+        for kind, figures in owned[(goal.metric, *owner)]:
             if goal.activity_kind and kind != goal.activity_kind:
                 continue
             total.achieved += Decimal(figures.achieved)
