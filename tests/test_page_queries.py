@@ -21,7 +21,7 @@ from django.utils import timezone
 from salesdesk.accounts.services import api_token_create
 from salesdesk.activities.models import Activity
 from salesdesk.capture import secrets
-from salesdesk.capture.models import Mailbox
+from salesdesk.capture.models import EmailTemplate, Mailbox
 from salesdesk.core import views as core_views
 from salesdesk.crm.models import ContactPhone, SavedView
 from salesdesk.goals.periods import period_containing
@@ -42,8 +42,17 @@ pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 25
 # Django's admin, the API (tests/test_api_*.py), and visitors' pages (sign-in, password reset,
-# invitations, the app files), which have tests of their own.
-SKIPPED_PREFIXES = ("admin/", "api/", "static/", "media/", "password-reset/", "reset/", "welcome/")
+# invitations, the app files, e-mail tracking), which have tests of their own.
+SKIPPED_PREFIXES = (
+    "admin/",
+    "api/",
+    "static/",
+    "media/",
+    "password-reset/",
+    "reset/",
+    "welcome/",
+    "e/",
+)
 PUBLIC = {"login/", "logout/", "healthz", "manifest.webmanifest", "sw.js", "offline/"}
 REQUIRED = [
     "",
@@ -90,6 +99,10 @@ ROUTE_QUERIES = {
 REDIRECTS = {
     "account/tokens/created/": "shows a new token once; without one, back to the tokens",
 }
+# Pages of something kept in the visitor's session: another id answers 404 (and why).
+SESSION_ROUTES = {
+    "capture/import/<str:task_id>/": "the status of an upload made in this session",
+}
 ROLES = ("admin", "manager", "rep")
 
 
@@ -108,6 +121,7 @@ class Data:
     saved_views: dict
     goal: int
     mailboxes: dict
+    email_templates: dict
 
 
 def build(cast, pipeline) -> Data:
@@ -198,6 +212,17 @@ def build(cast, pipeline) -> Data:
                 secret=secrets.encrypt("secret"),
                 last_error="imap.example.com:993 refused the login",
                 state=Mailbox.State.ERROR,
+                smtp_host="smtp.example.com",
+            ).pk
+            for role, user in users.items()
+        },
+        email_templates={
+            role: EmailTemplate.objects.create(
+                owner=user,
+                name="Follow-up",
+                subject="{{ deal.title }}",
+                body="Hi {{ contact.first_name }}",
+                is_shared=role == "manager",
             ).pk
             for role, user in users.items()
         },
@@ -246,6 +271,8 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         "settings/stages/": data.stage,
         "account/tokens/": data.tokens[role],
         "account/mailboxes/": data.mailboxes[role],
+        "capture/filled/": data.contact,  # an action: refuses GET before looking
+        "account/email-templates/": data.email_templates[role],
         "saved-views/": data.saved_views[role],
         "my-day/tasks/": data.activity,
         "goals/": data.goal,
@@ -264,6 +291,8 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         return data.users["rep"].pk
     if name == "deal_id":
         return data.deal
+    if name == "task_id":
+        return "not-uploaded-in-this-session"
     raise AssertionError(
         f"No sample value for <{name}> in {route!r}: add one to sample_value() in {__file__}"
     )
@@ -327,6 +356,8 @@ def expected(route: str, role: str, status: int) -> bool:
         return True
     if status == 302:
         return route in REDIRECTS
+    if status == 404 and route in SESSION_ROUTES:
+        return True
     # Settings belong to admins; others are refused (403) or shown nothing (404).
     return route.startswith("settings/") and role != "admin" and status in (403, 404)
 

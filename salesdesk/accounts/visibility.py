@@ -27,6 +27,9 @@ People's numbers follow their own rules, kept here too:
 - Team dashboards: whoever sees every record (admins; everybody with `reps_see_all`) opens
   every team's; managers those of the teams they manage or belong to; reps and SDRs their own
   team's, where they read only their own row.
+
+E-mail templates are their owner's; admins and managers may share theirs with everyone, and
+admins change shared ones too.
 """
 
 from django.db.models import BooleanField, Case, Model, Q, QuerySet, Value, When
@@ -229,3 +232,23 @@ def dashboard_member_scope(user) -> Q:
     if sees_every_record(user) or user.role == Role.MANAGER:
         return Q()
     return Q(pk=user.pk)
+
+
+# --- E-mail templates -------------------------------------------------------------------------
+
+
+def can_share_email_templates(user) -> bool:
+    """Admins and managers share e-mail templates with everyone."""
+    return is_signed_in(user) and (user.is_admin or user.role == Role.MANAGER)
+
+
+def email_template_scope(user, *, for_change: bool = False) -> Q:
+    """A filter on EmailTemplate. Everyone uses their own templates and the shared ones; a
+    template is changed by its owner, and a shared one by admins too. Nobody else sees another
+    user's own templates, not even an admin."""
+    if not is_signed_in(user):
+        return NOTHING
+    own = Q(owner_id=user.pk)
+    if not for_change:
+        return own | Q(is_shared=True)
+    return own | Q(is_shared=True) if user.is_admin else own

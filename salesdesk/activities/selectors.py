@@ -2,10 +2,12 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.visibility import NOTHING
 from salesdesk.activities.models import Activity
+from salesdesk.capture.sending_selectors import with_email_tracking
 from salesdesk.pipeline.models import Deal, StageChange
 
 
@@ -119,7 +121,8 @@ def timeline(
     Newest first; returns (entries, whether more follow). `before` is the key of the last entry
     already shown (TimelineEntry.key): paging by key rather than by position, an entry logged
     between two pages neither shows twice nor pushes another out of sight. Each source reads at
-    most limit + 1 rows, so a page costs three queries however long the history.
+    most limit + 1 rows, so a page costs three queries however long the history, and one more
+    for the clicked links when it shows e-mails sent from Salesdesk (`with_email_tracking`).
     """
     activities = visibility.scope(actor, Activity.objects.all())
     changes = StageChange.objects.none()
@@ -147,7 +150,7 @@ def timeline(
         changes = changes.filter(_below(before, STAGE_CHANGE, at="at"))
     entries = [
         TimelineEntry(at=activity.occurred_at, activity=activity)
-        for activity in visibility.with_email_text_hidden(actor, activities)
+        for activity in with_email_tracking(visibility.with_email_text_hidden(actor, activities))
         .select_related("owner", "deal")
         .prefetch_related("contacts")
         .order_by("-occurred_at", "-pk")[: limit + 1]
@@ -161,3 +164,22 @@ def timeline(
         ]
     entries.sort(key=lambda entry: entry.key, reverse=True)
     return entries[:limit], len(entries) > limit
+
+
+def next_meeting(
+    *, actor, company_id: int | None = None, contact_id: int | None = None, deal_id=None
+) -> Activity | None:
+    """The next meeting (from now on) the actor can see on a company, contact or deal: always
+    current, unlike a stored date that a meeting's passing leaves behind."""
+    meetings = visibility.scope(actor, Activity.objects.filter(kind=Activity.Kind.MEETING)).filter(
+        occurred_at__gte=timezone.now()
+    )
+    if company_id is not None:
+        meetings = meetings.filter(company_id=company_id)
+    elif contact_id is not None:
+        meetings = meetings.filter(contacts__id=contact_id)
+    elif deal_id is not None:
+        meetings = meetings.filter(deal_id=deal_id)
+    else:
+        return None
+    return meetings.order_by("occurred_at", "pk").only("pk", "subject", "occurred_at").first()

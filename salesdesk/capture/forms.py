@@ -100,3 +100,32 @@ class EmailTextForm(forms.Form):
             ("0", "Only I do: others see that an e-mail was exchanged (date, people, subject)"),
         ],
     )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if not data and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
+class CaptureUploadForm(Styled, forms.Form):
+    files = MultipleFileField(
+        label="Mail or calendar files",
+        help_text="An mbox archive (Thunderbird, Apple Mail, Google Takeout), .eml messages or "
+        ".ics calendars, up to 200 MB each. They are captured as your mail: the same message "
+        "twice is captured once.",
+        widget=MultipleFileInput(attrs={"accept": ".mbox,.mbx,.eml,.ics,.ical,.txt"}),
+    )

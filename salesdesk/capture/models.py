@@ -1,4 +1,5 @@
-"""Mailboxes, calendars and what was captured from them.
+"""Mailboxes, calendars and what was captured from them; what was sent from Salesdesk, and
+what its tracking recorded.
 
 `CapturedMessage` is the memory that makes capture idempotent: one row per e-mail ever seen,
 keyed by its Message-ID (or, without one, by a hash of its content), whichever mailbox or file
@@ -9,6 +10,8 @@ remembered too, with the reason, so nothing is silently dropped and nothing is r
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from salesdesk.capture import addresses
 
 
 class CapturedMessage(models.Model):
@@ -185,6 +188,16 @@ class Mailbox(models.Model):
     sync_requested_at = models.DateTimeField(null=True, blank=True)  # "sync now"
     messages_captured = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Sending (capture/sending.py): set up when `smtp_host` is set. An empty username or secret
+    # means the IMAP one; the secret is encrypted like `secret`.
+    smtp_host = models.CharField(max_length=253, blank=True)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(
+        max_length=8, choices=Security.choices, default=Security.STARTTLS
+    )
+    smtp_username = models.CharField(max_length=254, blank=True)
+    smtp_secret = models.TextField(blank=True)
+    saves_sent_copy = models.BooleanField(default=True)  # APPEND what is sent to the Sent folder
 
     class Meta:
         constraints = [
@@ -198,6 +211,18 @@ class Mailbox(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} on {self.host}"
+
+    @property
+    def sends(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def from_address(self) -> str:
+        """The address mail sent through this mailbox comes from: the login when it is an
+        address (it usually is), else the user's own."""
+        if "@" in self.username and addresses.is_valid(self.username):
+            return self.username.lower()
+        return self.user.email
 
 
 class MailboxFolder(models.Model):
@@ -262,3 +287,107 @@ class CapturedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status}, sequence {self.sequence})"
+
+
+class EmailTemplate(models.Model):
+    """A reusable subject and body with placeholders (`capture.placeholders`). Its owner's
+    alone, unless an admin or a manager shares it with everyone."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_templates"
+    )
+    name = models.CharField(max_length=100)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    is_shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="email_template_unique_name")
+        ]
+        indexes = [models.Index(fields=["is_shared", "name"], name="email_template_shared_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SentEmail(models.Model):
+    """A message sent from Salesdesk, and what tracking needs of it. Tokens are stored only as
+    SHA-256 hashes (`capture.tracking`): the database alone cannot forge an open or a click."""
+
+    activity = models.OneToOneField(
+        "activities.Activity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sent_email",
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_emails"
+    )
+    message_id = models.CharField(max_length=255, unique=True)  # without <>
+    open_token = models.CharField(max_length=64, unique=True, null=True, blank=True)  # hashed
+    tracks_clicks = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(default=timezone.now)
+    # The message without tracking, until a copy is in the mailbox's Sent folder.
+    sent_copy = models.BinaryField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.message_id
+
+    @property
+    def tracks_opens(self) -> bool:
+        return self.open_token is not None
+
+
+class TrackedLink(models.Model):
+    """A link of a sent message, rewritten to pass through Salesdesk when clicks are tracked."""
+
+    email = models.ForeignKey(SentEmail, on_delete=models.CASCADE, related_name="links")
+    url = models.CharField(max_length=2000)
+    token = models.CharField(max_length=64, unique=True)  # hashed
+    position = models.PositiveSmallIntegerField()  # its order in the message
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class TrackingEvent(models.Model):
+    """One open (the pixel was loaded) or one click of a tracked link: an insert, never an
+    update, so that many at once never wait for each other."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Opened"
+        CLICK = "click", "Clicked"
+
+    # No index of their own: the composite indexes in Meta start with these columns.
+    email = models.ForeignKey(
+        SentEmail, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    link = models.ForeignKey(
+        TrackedLink,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+    )
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "kind", "at"], name="tracking_email_idx"),
+            models.Index(fields=["link", "at"], name="tracking_link_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.email_id} at {self.at}"

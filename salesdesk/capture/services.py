@@ -1,5 +1,6 @@
 """Every write of capture that a person starts: connecting, changing and removing a mailbox;
-accepting or ignoring a suggested contact; taking back a value filled in from a signature.
+accepting or ignoring a suggested contact; taking back a value filled in from a signature;
+capturing an uploaded mail or calendar file.
 
 A mailbox is saved only once its server has accepted the login (`mailbox_check`), so a typo
 shows up next to the form instead of as a sync error minutes later. The password is encrypted
@@ -7,6 +8,7 @@ before it reaches the database (`capture.secrets`) and never comes back out to a
 """
 
 import dataclasses
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Value
@@ -17,7 +19,9 @@ from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
 from salesdesk.activities.models import Activity
 from salesdesk.capture import addresses, imap, secrets
+from salesdesk.capture.files import capture_file
 from salesdesk.capture.imap import ImapError, ImapSettings
+from salesdesk.capture.meetings import capture_ics_file, default_window
 from salesdesk.capture.message import Address
 from salesdesk.capture.models import (
     CapturedAddress,
@@ -329,3 +333,39 @@ def filled_field_undo(*, filled: FilledField, actor: User) -> FilledField:
         filled.undone_at, filled.undone_by = timezone.now(), actor
         filled.save(update_fields=["undone_at", "undone_by"])
     return filled
+
+
+# --- Uploaded files ----------------------------------------------------------------------------
+
+
+def capture_uploaded_file(*, path: Path, kind: str, user: User) -> list[str]:
+    """Capture an uploaded mbox, .eml or .ics file as the user's, like `salesdesk capture`
+    does; returns the summary in sentences. Raises FileError for a file that is not what it
+    claims to be."""
+    if kind == "ics":
+        window_start, window_end = default_window()
+        outcome, problems = capture_ics_file(
+            path, user=user, window_start=window_start, window_end=window_end
+        )
+        lines = [
+            f"{outcome.seen:,} events from {window_start:%d %b %Y} to {window_end:%d %b %Y}: "
+            f"{outcome.logged:,} meetings logged, {outcome.updated:,} updated, "
+            f"{outcome.removed:,} removed by cancellations, {outcome.unchanged:,} already "
+            f"captured, {outcome.internal:,} among colleagues only.",
+            f"{outcome.contacts_created:,} contacts and {outcome.companies_created:,} companies "
+            f"created, {outcome.suggested:,} people suggested.",
+        ]
+        return lines + [f"Could not read: {problem}" for problem in problems]
+    outcome = capture_file(path, user=user, kind=kind)
+    lines = [
+        f"{outcome.seen:,} messages: {outcome.logged:,} e-mails logged, {outcome.duplicates:,} "
+        f"already captured, {outcome.automated:,} newsletters or automatic replies, "
+        f"{outcome.internal:,} among colleagues only, {outcome.skipped:,} unreadable.",
+        f"{outcome.contacts_created:,} contacts and {outcome.companies_created:,} companies "
+        f"created, {outcome.suggested:,} people suggested, {outcome.fields_filled:,} fields "
+        "filled from signatures.",
+    ]
+    return lines + [
+        f"Unreadable ({count:,}): {reason}"
+        for reason, count in sorted(outcome.skip_reasons.items())
+    ]

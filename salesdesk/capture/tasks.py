@@ -1,4 +1,5 @@
-"""Background jobs of capture: syncing the connected mailboxes.
+"""Background jobs of capture: syncing the connected mailboxes, and putting a copy of what is
+sent from Salesdesk in the mailbox's Sent folder.
 
 Every minute the job queues one sync per due mailbox (capture/sync.py), so a slow or broken
 mail server delays only its own mailbox. Any number of consumers and workers may run these:
@@ -15,7 +16,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from salesdesk.accounts.models import User
-from salesdesk.capture import services, sync
+from salesdesk.capture import sending, services, sync, uploads
+from salesdesk.capture.files import FileError
 from salesdesk.capture.models import Mailbox
 
 logger = logging.getLogger(__name__)
@@ -50,3 +52,41 @@ def request_sync(mailbox: Mailbox, *, actor: User) -> Mailbox:
     # robust: a queue that cannot be reached must not turn the button into an error page.
     transaction.on_commit(lambda: sync_mailbox_task(mailbox_id), robust=True)
     return mailbox
+
+
+@db_task()
+def append_sent_copy_task(sent_email_id: int) -> bool:
+    return sending.sent_copy_append(sent_email_id=sent_email_id)
+
+
+def send_email(
+    *, actor: User, draft: sending.Draft, values: dict[str, str], deal=None
+) -> sending.SendResult:
+    """Send and log a message (`sending.email_send`), then queue putting its copy in the
+    mailbox's Sent folder once the surrounding transaction commits."""
+    result = sending.email_send(actor=actor, draft=draft, values=values, deal=deal)
+    if result.sent.sent_copy is not None:
+        sent_id = result.sent.pk
+        # robust: a queue that cannot be reached must not turn a sent message into an error.
+        transaction.on_commit(lambda: append_sent_copy_task(sent_id), robust=True)
+    return result
+
+
+@db_task()
+def capture_upload_task(user_id: int, token: str, kind: str, name: str) -> dict:
+    """Capture an uploaded file as the user's mail or calendar, then remove it. Returns the
+    summary the upload page shows (the page checks `user_id` before showing it)."""
+
+    summary = {"user_id": user_id, "name": name, "kind": kind, "lines": [], "error": ""}
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    path = uploads.path_of(user, token, kind) if user else None
+    if path is None:
+        summary["error"] = "The file is gone: upload it again."
+        return summary
+    try:
+        summary["lines"] = services.capture_uploaded_file(path=path, kind=kind, user=user)
+    except FileError as error:
+        summary["error"] = str(error).replace(str(path), name)
+    finally:
+        path.unlink(missing_ok=True)
+    return summary

@@ -5,10 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from huey.contrib.djhuey import HUEY
 
 from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.accounts.services import profile_update
-from salesdesk.capture import forms, selectors, services, tasks
+from salesdesk.capture import forms, selectors, services, tasks, uploads
 from salesdesk.capture.models import Mailbox, SuggestedContact
 from salesdesk.capture.sending_forms import SendingForm
 from salesdesk.core.errors import ApplicationError
@@ -25,7 +26,7 @@ def get_mailbox_for_user(request: HttpRequest, pk: int) -> Mailbox:
 
 @login_required
 def mailboxes(request: HttpRequest) -> HttpResponse:
-    form = forms.MailboxForm(request.POST or None)
+    form = forms.MailboxForm(request.POST) if request.method == "POST" else forms.MailboxForm()
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -238,3 +239,60 @@ def filled_field_undo(request: HttpRequest, pk: int) -> HttpResponse:
         label = selectors.FIELD_LABELS.get(filled.field, filled.field)
         messages.success(request, f"{label} “{filled.value}” is taken back.")
     return redirect(back)
+
+
+# --- Uploaded mail and calendar files ----------------------------------------------------------
+
+UPLOADS_SESSION_KEY = "capture_uploads"
+UPLOADS_KEPT = 10  # the latest uploads the page lists
+
+
+@login_required
+def file_import(request: HttpRequest) -> HttpResponse:
+    posted = request.method == "POST"
+    form = forms.CaptureUploadForm(*((request.POST, request.FILES) if posted else ()))
+    if posted and form.is_valid():
+        queued = []
+        for upload in form.cleaned_data["files"]:
+            try:
+                token, kind = uploads.store(request.user, upload)
+            except uploads.UploadError as error:
+                form.add_error("files", str(error))
+                continue
+            queued.append((token, kind, upload.name))
+        if not form.errors:
+            listed = request.session.get(UPLOADS_SESSION_KEY, [])
+            for token, kind, name in queued:
+                result = tasks.capture_upload_task(request.user.pk, token, kind, name)
+                listed.insert(0, {"id": result.id, "name": name})
+            request.session[UPLOADS_SESSION_KEY] = listed[:UPLOADS_KEPT]
+            messages.success(
+                request, f"{len(queued)} file{'s' if len(queued) != 1 else ''} queued for capture."
+            )
+            return redirect("capture_import")
+        for token, kind, _name in queued:  # nothing is captured from a form with errors
+            path = uploads.path_of(request.user, token, kind)
+            if path is not None:
+                path.unlink(missing_ok=True)
+    listed = [
+        _upload_status(request, item) for item in request.session.get(UPLOADS_SESSION_KEY, [])
+    ]
+    return render(request, "capture/import.html", {"form": form, "uploads": listed})
+
+
+@login_required
+def file_import_status(request: HttpRequest, task_id: str) -> HttpResponse:
+    item = next(
+        (i for i in request.session.get(UPLOADS_SESSION_KEY, []) if i["id"] == task_id), None
+    )
+    if item is None:
+        raise Http404("No such upload.")
+    return render(request, "capture/import.html#upload", {"upload": _upload_status(request, item)})
+
+
+def _upload_status(request: HttpRequest, item: dict) -> dict:
+    """An upload of this session with its job's summary, once there is one."""
+    summary = HUEY.result(item["id"], preserve=True)
+    if summary is not None and summary.get("user_id") != request.user.pk:
+        summary = None
+    return {**item, "summary": summary}

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from salesdesk.accounts import visibility
+from salesdesk.activities.selectors import next_meeting
 from salesdesk.activities.views import timeline_context
 from salesdesk.capture.selectors import filled_fields, suggestion_count
 from salesdesk.core import search as global_search
@@ -142,6 +143,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deals": deals,
         "can_change": visibility.can_change(request.user, company),
         "filled": filled_fields(company=company),
+        "next_meeting": next_meeting(actor=request.user, company_id=company.pk),
     }
     context |= timeline_context(request, timeline_for="company", record=company)
     return render(request, "crm/company_detail.html", context)
@@ -258,6 +260,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "deals": deal_list(actor=request.user, contact_id=contact.pk).prefetch_related(None),
         "can_change": visibility.can_change(request.user, contact),
         "filled": filled_fields(contact=contact),
+        "next_meeting": next_meeting(actor=request.user, contact_id=contact.pk),
     }
     context |= timeline_context(request, timeline_for="contact", record=contact)
     return render(request, "crm/contact_detail.html", context)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesdesk.accounts import visibility
+from salesdesk.activities.selectors import next_meeting
 from salesdesk.activities.views import timeline_context
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.money import base_currency
@@ -231,7 +232,9 @@ def _detail_context(request: HttpRequest, deal: Deal, **forms) -> dict:
 @require_GET
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_for_user(request, pk)
-    return render(request, "pipeline/deal_detail.html", _detail_context(request, deal))
+    context = _detail_context(request, deal)
+    context["next_meeting"] = next_meeting(actor=request.user, deal_id=deal.pk)
+    return render(request, "pipeline/deal_detail.html", context)
 
 
 def _respond(

@@ -604,3 +604,38 @@ def test_activity_form_pages_query_counts(
         response = as_alice.get(url)
 
     assert response.status_code == 200
+
+
+def test_record_pages_show_the_next_meeting_and_the_deals_last_interaction(client, cast):
+    """The next meeting is always current: one that has passed is no longer "next"."""
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.factories import ActivityFactory, CompanyFactory, ContactFactory, DealFactory
+
+    company = CompanyFactory(owner=cast.alice)
+    contact = ContactFactory(owner=cast.alice, company=company)
+    deal = DealFactory(owner=cast.alice, company=company)
+    deal.last_interaction_at = timezone.now() - datetime.timedelta(days=2)
+    deal.save(update_fields=["last_interaction_at"])
+    now = timezone.now()
+    for days, subject in ((-1, "Kick-off (past)"), (3, "Demo"), (9, "Pricing review")):
+        meeting = ActivityFactory(
+            kind="meeting",
+            subject=subject,
+            owner=cast.alice,
+            company=company,
+            deal=deal,
+            occurred_at=now + datetime.timedelta(days=days),
+        )
+        meeting.contacts.set([contact])
+    client.force_login(cast.alice)
+
+    for path in (f"/companies/{company.pk}/", f"/contacts/{contact.pk}/", f"/deals/{deal.pk}/"):
+        response = client.get(path)
+        assert response.context["next_meeting"].subject == "Demo", path
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert "Last interaction" in page
+    client.force_login(cast.carol)  # another team's rep sees none of it
+    assert client.get(f"/deals/{deal.pk}/").status_code == 404

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.servers import dovecot, imap_user
+from tests.capture.servers import dovecot, imap_user, smtp_server
 
-__all__ = ["dovecot", "imap_user"]  # fixtures of the mailbox tests: a real Dovecot
+# Fixtures of the mailbox tests: a real Dovecot, and aiosmtpd for sending.
+__all__ = ["dovecot", "imap_user", "smtp_server"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"

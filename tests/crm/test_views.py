@@ -371,8 +371,9 @@ def test_company_detail_query_count_with_many_rows(
     client.force_login(cast.alice)
 
     # session, user, settings, company, its tags, contacts, their e-mails, deals, may-change,
-    # activities, their contacts, stage changes, values filled from e-mail signatures
-    with django_assert_num_queries(13):
+    # activities, their contacts, stage changes, values filled from e-mail signatures, the
+    # next meeting
+    with django_assert_num_queries(14):
         response = client.get(f"/companies/{acme.pk}/")
 
     assert len(response.context["timeline_entries"]) == 20
@@ -701,8 +702,9 @@ def test_contact_detail_query_count_with_many_rows(client, cast, django_assert_n
     client.force_login(cast.alice)
 
     # session, user, settings, contact, e-mails, phones, tags, company visible, deals,
-    # may-change, values filled from e-mail signatures, activities, their contacts
-    with django_assert_num_queries(13):
+    # may-change, values filled from e-mail signatures, the next meeting, activities, their
+    # contacts
+    with django_assert_num_queries(14):
         response = client.get(f"/contacts/{ada.pk}/")
 
     assert len(response.context["timeline_entries"]) == 20

@@ -486,8 +486,9 @@ def test_detail_query_count(client, cast, deal, stages, django_assert_num_querie
         deal.tags.add(TagFactory())
     client = _signed_in(client, cast.alice)
     # session, user, settings, deal + contacts + tags, stages (list and select), history,
-    # can-change, timeline (activities, their contacts, stage changes), base currency, reasons
-    with django_assert_num_queries(15):
+    # can-change, timeline (activities, their contacts, stage changes), base currency, reasons,
+    # the next meeting
+    with django_assert_num_queries(16):
         response = client.get(f"/deals/{deal.pk}/")
     assert response.status_code == 200
 

@@ -84,3 +84,27 @@ if ("serviceWorker" in navigator) {
     show(said(xhr) || fallback, { key: "response", tone: "danger" });
   });
 })();
+
+/* A form marked data-submit-once is sent once: a second click while the next page loads does
+ * nothing (sending an e-mail twice cannot be taken back). Coming back to the page (the back
+ * button) allows it again. */
+(() => {
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) {
+      return;
+    }
+    if (form.dataset.submitted) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    form.setAttribute("aria-busy", "true");
+  });
+  window.addEventListener("pageshow", () => {
+    document.querySelectorAll("form[data-submit-once]").forEach((form) => {
+      delete form.dataset.submitted;
+      form.removeAttribute("aria-busy");
+    });
+  });
+})();
