@@ -200,7 +200,8 @@ class OrganizationForm(StyledForm):
         label="Follow-up reminder after (days)",
         min_value=1,
         max_value=365,
-        help_text="A deal with no activity for this many days is flagged for follow-up.",
+        help_text="An e-mail sent to a customer with no answer for this many days (no e-mail, "
+        "call or meeting since) becomes a follow-up task for its sender.",
     )
     timezone = forms.ChoiceField(
         label="Reporting time zone",

@@ -23,6 +23,7 @@ class Activity(models.Model):
         CALENDAR = "calendar"
         API = "api"
         IMPORT = "import"
+        FOLLOW_UP = "follow_up", "Follow-up suggestion"  # activities/follow_ups.py
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     direction = models.CharField(max_length=3, choices=Direction.choices, blank=True, default="")
@@ -97,3 +98,17 @@ class Activity(models.Model):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
+
+
+class FollowUp(models.Model):
+    """An outbound e-mail that got no answer in time, and the task suggested for it. The row
+    stays when the task is deleted, so a rep who drops a suggestion is not asked again."""
+
+    email = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="follow_up")
+    task = models.ForeignKey(
+        Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"follow-up of {self.email_id}"
