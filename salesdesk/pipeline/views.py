@@ -47,6 +47,7 @@ DEAL_SORTS = {
     "amount": "amount_base",
     "close": "expected_close",
     "created": "created_at",
+    "interaction": "last_interaction_at",
 }
 
 

@@ -634,3 +634,19 @@ def test_edit_sets_the_forecast_category_and_keeps_it_when_left_out(client, cast
     assert "Select a valid choice" in response.content.decode()
     deal.refresh_from_db()
     assert deal.forecast_category == "commit"
+
+
+def test_the_list_shows_and_sorts_by_the_last_interaction(client, cast, listed):
+    now = timezone.now()
+    for days, title in ((5, "Acme renewal"), (1, "Beta pilot"), (3, "Delta west")):
+        Deal.objects.filter(title=title).update(
+            last_interaction_at=now - datetime.timedelta(days=days)
+        )
+    Deal.objects.exclude(title__in=["Acme renewal", "Beta pilot", "Delta west"]).update(
+        last_interaction_at=now - datetime.timedelta(days=30)
+    )
+
+    response = _signed_in(client, cast.admin).get("/deals/?sort=-interaction")
+
+    assert _titles(response)[:3] == ["Beta pilot", "Delta west", "Acme renewal"]
+    assert "Last interaction" in response.content.decode()
