@@ -315,8 +315,8 @@ def test_company_page_shows_the_account_timeline_in_a_pinned_number_of_queries(
     alice = signed_in(cast.alice)
 
     # session, user, settings, company, its tags, contacts, their e-mails, deals, may-change,
-    # activities, their contacts, stage changes
-    with django_assert_num_queries(12):
+    # values filled from signatures, the next meeting, activities, their contacts, stage changes
+    with django_assert_num_queries(14):
         response = alice.get(f"/companies/{account.pk}/")
 
     entries = response.context["timeline_entries"]
