@@ -289,3 +289,5 @@ SALESDESK_BASE_URL = os.environ.get("SALESDESK_BASE_URL", "http://127.0.0.1:8000
 # --- Mailbox passwords: a Fernet key (or several, comma-separated, newest first); empty: derived
 # from SECRET_KEY (capture/secrets.py) ---
 SALESDESK_CAPTURE_KEY = os.environ.get("CAPTURE_KEY", "")
+# Calendar feeds on loopback or private-network addresses (off: such addresses are refused).
+SALESDESK_CALENDAR_PRIVATE_HOSTS = env_bool("CALENDAR_PRIVATE_HOSTS")

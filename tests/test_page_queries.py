@@ -21,7 +21,7 @@ from django.utils import timezone
 from salesdesk.accounts.services import api_token_create
 from salesdesk.activities.models import Activity
 from salesdesk.capture import secrets
-from salesdesk.capture.models import EmailTemplate, Mailbox
+from salesdesk.capture.models import CalendarConnection, EmailTemplate, Mailbox
 from salesdesk.core import views as core_views
 from salesdesk.crm.models import ContactPhone, SavedView
 from salesdesk.goals.periods import period_containing
@@ -122,6 +122,7 @@ class Data:
     goal: int
     mailboxes: dict
     email_templates: dict
+    calendars: dict
 
 
 def build(cast, pipeline) -> Data:
@@ -216,6 +217,23 @@ def build(cast, pipeline) -> Data:
             ).pk
             for role, user in users.items()
         },
+        calendars={
+            role: CalendarConnection.objects.create(
+                user=user,
+                kind=CalendarConnection.Kind.CALDAV,
+                host="caldav.example.com",
+                url="https://caldav.example.com/",
+                username=user.email,
+                secret=secrets.encrypt("secret"),
+                available_calendars=[
+                    {"url": "https://caldav.example.com/u/work/", "name": "Work"},
+                    {"url": "https://caldav.example.com/u/home/", "name": "Home"},
+                ],
+                last_error="caldav.example.com refused the user name or password",
+                state=CalendarConnection.State.ERROR,
+            ).pk
+            for role, user in users.items()
+        },
         email_templates={
             role: EmailTemplate.objects.create(
                 owner=user,
@@ -271,6 +289,7 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         "settings/stages/": data.stage,
         "account/tokens/": data.tokens[role],
         "account/mailboxes/": data.mailboxes[role],
+        "account/calendars/": data.calendars[role],
         "capture/filled/": data.contact,  # an action: refuses GET before looking
         "account/email-templates/": data.email_templates[role],
         "saved-views/": data.saved_views[role],

@@ -17,6 +17,7 @@ import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import caldav
@@ -394,23 +395,21 @@ def caldav_events(
     window_start: datetime.datetime,
     window_end: datetime.datetime,
     timeout: float = 20,
+    calendars: Collection[str] = (),
 ) -> tuple[list[ParsedEvent], list[str]]:
-    """The events in the window of every calendar of the principal, expanded like `parse_ics`.
+    """The events in the window of every calendar of the principal (or of the `calendars` given
+    by their URLs, as `caldav_calendars` lists them), expanded like `parse_ics`.
 
     The server is asked only for the objects that touch the window; recurrences are expanded here
     (not by the server) so that occurrence keys are the same as for an ICS feed of the same
     calendar. The result is complete or the call raises CalendarError: a caller may treat an
-    occurrence that disappeared from the window as deleted on the server.
+    occurrence that disappeared from the window as deleted on the server. A chosen calendar that
+    is no longer on the server is such an error too.
     """
-    try:
-        parts = urllib.parse.urlsplit(settings.url.strip())
-        host = parts.hostname or ""
-    except ValueError:
-        raise CalendarError("This is not a valid CalDAV address.") from None
-    if parts.scheme.lower() not in HTTP_SCHEMES or not host:
-        raise CalendarError("The CalDAV address must start with http:// or https:// and a host.")
+    host = _caldav_host(settings)
     latest: dict[str, ParsedEvent] = {}
     problems: list[str] = []
+    chosen, read = set(calendars), set()
     try:
         with caldav.DAVClient(
             url=settings.url.strip(),
@@ -419,6 +418,9 @@ def caldav_events(
             timeout=timeout,
         ) as client:
             for calendar in client.principal().calendars():
+                if chosen and str(calendar.url) not in chosen:
+                    continue
+                read.add(str(calendar.url))
                 found = calendar.search(
                     start=window_start, end=window_end, event=True, post_filter=False
                 )
@@ -435,17 +437,58 @@ def caldav_events(
                         known = latest.get(event.external_id)
                         if known is None or event.sequence >= known.sequence:
                             latest[event.external_id] = event
-    except caldav_error.AuthorizationError:
-        raise CalendarError(f"{host} refused the user name or password for the calendar.") from None
-    except caldav_error.NotFoundError:
-        raise CalendarError(f"There is no CalDAV calendar at this address on {host}.") from None
     except Exception as error:
-        message = _short(error)
-        if settings.password:
-            message = message.replace(settings.password, "***")
-        raise CalendarError(f"Could not read the calendars on {host}: {message}") from None
+        raise _caldav_error(error, host, settings.password) from None
+    if chosen - read:
+        raise CalendarError(
+            f"{len(chosen - read)} of the chosen calendars are no longer on {host}: choose the "
+            "calendars to sync again."
+        )
     events = sorted(latest.values(), key=lambda e: (e.start, e.uid, e.recurrence_id))
     return events, problems
+
+
+def caldav_calendars(settings: CalDavSettings, *, timeout: float = 20) -> list[tuple[str, str]]:
+    """(URL, display name) of every calendar of the principal, to choose from. Raises
+    CalendarError."""
+    host = _caldav_host(settings)
+    try:
+        with caldav.DAVClient(
+            url=settings.url.strip(),
+            username=settings.username,
+            password=settings.password,
+            timeout=timeout,
+        ) as client:
+            return [
+                (str(calendar.url), _calendar_name(calendar)[:200])
+                for calendar in client.principal().calendars()
+            ]
+    except Exception as error:
+        raise _caldav_error(error, host, settings.password) from None
+
+
+def _caldav_host(settings: CalDavSettings) -> str:
+    try:
+        parts = urllib.parse.urlsplit(settings.url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        raise CalendarError("This is not a valid CalDAV address.") from None
+    if parts.scheme.lower() not in HTTP_SCHEMES or not host:
+        raise CalendarError("The CalDAV address must start with http:// or https:// and a host.")
+    return host
+
+
+def _caldav_error(error: Exception, host: str, password: str) -> CalendarError:
+    if isinstance(error, CalendarError):
+        return error
+    if isinstance(error, caldav_error.AuthorizationError):
+        return CalendarError(f"{host} refused the user name or password for the calendar.")
+    if isinstance(error, caldav_error.NotFoundError):
+        return CalendarError(f"There is no CalDAV calendar at this address on {host}.")
+    message = _short(error)
+    if password:
+        message = message.replace(password, "***")
+    return CalendarError(f"Could not read the calendars on {host}: {message}")
 
 
 def _calendar_name(calendar) -> str:

@@ -259,6 +259,9 @@ class CapturedEvent(models.Model):
         LOGGED = "logged", "Logged"  # a meeting activity stands for it
         INTERNAL = "internal", "Internal"  # no participant outside the organization (any more)
         CANCELLED = "cancelled", "Cancelled"
+        # Gone from the connected calendar that captured it (`capture.calendar_sync`); unlike a
+        # cancellation, the event coming back brings its meeting back.
+        DELETED = "deleted", "Deleted from its calendar"
 
     key = models.CharField(max_length=255, unique=True)  # = Activity.external_id
     uid_key = models.CharField(max_length=255)  # the UID (hashed when long): its whole series
@@ -391,3 +394,72 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.email_id} at {self.at}"
+
+
+class CalendarConnection(models.Model):
+    """A user's calendar kept in sync (capture/calendar_sync.py): an ICS feed by its address, or
+    a CalDAV account. The feed address (a private one is a key to the calendar) and the password
+    are kept encrypted (capture/secrets.py) and never shown again; `host` is what pages show.
+
+    `events` are the occurrences this connection captured and still saw at its last complete
+    sync: the only ones whose disappearance from the calendar removes their meeting."""
+
+    class Kind(models.TextChoices):
+        ICS = "ics", "ICS feed"
+        CALDAV = "caldav", "CalDAV account"
+
+    class State(models.TextChoices):
+        NEW = "new", "Not synced yet"
+        SYNCING = "syncing", "Syncing"
+        OK = "ok", "Up to date"
+        ERROR = "error", "Error"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_connections"
+    )
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    host = models.CharField(max_length=253)
+    url = models.CharField(max_length=2000, blank=True)  # the CalDAV server (not secret)
+    url_secret = models.TextField(blank=True)  # the ICS feed address, encrypted
+    username = models.CharField(max_length=254, blank=True)
+    secret = models.TextField(blank=True)  # the password, encrypted; empty: none
+    # CalDAV: [{"url", "name"}] of the account's calendars as last listed, and the URLs chosen
+    # to sync (empty: all of them).
+    available_calendars = models.JSONField(default=list, blank=True)
+    calendars = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(default=15)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.NEW)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)  # last attempt, and heartbeat
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)  # "sync now"
+    meetings_captured = models.PositiveIntegerField(default=0)
+    meetings_removed = models.PositiveIntegerField(default=0)  # deleted from the calendar
+    created_at = models.DateTimeField(default=timezone.now)
+    events = models.ManyToManyField(CapturedEvent, blank=True, related_name="connections")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(interval_minutes__gte=1), name="calendar_interval_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="calendar_user_idx")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.kind == self.Kind.CALDAV:
+            return f"{self.username} on {self.host}" if self.username else self.host
+        return f"Calendar feed on {self.host}"
+
+    @property
+    def calendar_ref(self) -> str:
+        """What captured events name as the calendar they were seen in: never the address."""
+        return f"calendar {self.pk} ({self.host})"

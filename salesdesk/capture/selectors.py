@@ -4,13 +4,18 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import User
-from salesdesk.capture.models import FilledField, Mailbox, SuggestedContact
+from salesdesk.capture.models import CalendarConnection, FilledField, Mailbox, SuggestedContact
 from salesdesk.crm.models import Company, Contact
 
 
 def mailbox_list(*, user: User) -> QuerySet[Mailbox]:
     """The user's own mailboxes: nobody else's, not even an admin's view of them."""
     return Mailbox.objects.filter(user=user).order_by("host", "username", "pk")
+
+
+def calendar_list(*, user: User) -> QuerySet[CalendarConnection]:
+    """The user's own connected calendars: nobody else's, not even an admin's view of them."""
+    return CalendarConnection.objects.filter(user=user).order_by("created_at", "pk")
 
 
 def suggestion_list(*, user: User, status: str = SuggestedContact.Status.PENDING):

@@ -1,11 +1,11 @@
-"""Background jobs of capture: syncing the connected mailboxes, and putting a copy of what is
-sent from Salesdesk in the mailbox's Sent folder.
+"""Background jobs of capture: syncing the connected mailboxes and calendars, and putting a
+copy of what is sent from Salesdesk in the mailbox's Sent folder.
 
-Every minute the job queues one sync per due mailbox (capture/sync.py), so a slow or broken
-mail server delays only its own mailbox. Any number of consumers and workers may run these:
-the sync claims its mailbox row first, and a mailbox already being synced is left alone. A sync
-that fails is not retried by Huey: the mailbox shows the error and is due again after its
-interval.
+Every minute a job queues one sync per due mailbox (capture/sync.py), another one per due
+calendar (capture/calendar_sync.py), so a slow or broken server delays only its own mailbox or
+calendar. Any number of consumers and workers may run these: a sync claims its row first, and
+one already being synced is left alone. A sync that fails is not retried by Huey: the mailbox
+or calendar shows the error and is due again after its interval.
 """
 
 import logging
@@ -16,9 +16,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from salesdesk.accounts.models import User
-from salesdesk.capture import sending, services, sync, uploads
+from salesdesk.capture import calendar_services, calendar_sync, sending, services, sync, uploads
 from salesdesk.capture.files import FileError
-from salesdesk.capture.models import Mailbox
+from salesdesk.capture.models import CalendarConnection, Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,37 @@ def request_sync(mailbox: Mailbox, *, actor: User) -> Mailbox:
     # robust: a queue that cannot be reached must not turn the button into an error page.
     transaction.on_commit(lambda: sync_mailbox_task(mailbox_id), robust=True)
     return mailbox
+
+
+@db_periodic_task(crontab(minute="*"))
+def sync_due_calendars() -> int:
+    """Queue a sync of every due connected calendar; returns how many were queued."""
+    due = list(calendar_sync.due_connections(timezone.now()).values_list("pk", flat=True))
+    for connection_id in due:
+        sync_calendar_task(connection_id)
+    return len(due)
+
+
+@db_task()
+def sync_calendar_task(connection_id: int) -> str:
+    result = calendar_sync.sync_connection(connection_id)
+    logger.info(
+        "calendar %s sync: %s, %s meeting(s) logged, %s removed",
+        connection_id,
+        result.status,
+        result.outcome.logged,
+        result.removed,
+    )
+    return result.status
+
+
+def request_calendar_sync(connection: CalendarConnection, *, actor: User) -> CalendarConnection:
+    """ "Sync now" for a calendar, as `request_sync` for a mailbox."""
+    connection = calendar_services.calendar_request_sync(connection=connection, actor=actor)
+    connection_id = connection.pk
+    # robust: a queue that cannot be reached must not turn the button into an error page.
+    transaction.on_commit(lambda: sync_calendar_task(connection_id), robust=True)
+    return connection
 
 
 @db_task()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from salesdesk.capture import sending_views, views
+from salesdesk.capture import calendar_views, sending_views, views
 
 urlpatterns = [
     path("account/mailboxes/", views.mailboxes, name="mailboxes"),
@@ -10,6 +10,17 @@ urlpatterns = [
     path("account/mailboxes/<int:pk>/sync/", views.mailbox_sync, name="mailbox_sync"),
     path("account/mailboxes/<int:pk>/toggle/", views.mailbox_toggle, name="mailbox_toggle"),
     path("account/mailboxes/<int:pk>/delete/", views.mailbox_delete, name="mailbox_delete"),
+    # Connected calendars (calendar_views.py)
+    path("account/calendars/", calendar_views.calendars, name="calendars"),
+    path("account/calendars/<int:pk>/", calendar_views.calendar_edit, name="calendar_edit"),
+    path("account/calendars/<int:pk>/row/", calendar_views.calendar_row, name="calendar_row"),
+    path("account/calendars/<int:pk>/sync/", calendar_views.calendar_sync, name="calendar_sync"),
+    path(
+        "account/calendars/<int:pk>/toggle/", calendar_views.calendar_toggle, name="calendar_toggle"
+    ),
+    path(
+        "account/calendars/<int:pk>/delete/", calendar_views.calendar_delete, name="calendar_delete"
+    ),
     path("contacts/suggested/", views.suggestions, name="suggestions"),
     path("contacts/suggested/<int:pk>/accept/", views.suggestion_accept, name="suggestion_accept"),
     path("contacts/suggested/<int:pk>/ignore/", views.suggestion_ignore, name="suggestion_ignore"),
