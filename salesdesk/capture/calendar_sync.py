@@ -8,7 +8,7 @@ is simply run again.
 Claims work as for mailboxes (capture/sync.py): a short transaction with
 `select_for_update(skip_locked=True)` sets `state=syncing`; `last_sync_at` is the heartbeat,
 written at the start, before every batch and at the end; a claim without a heartbeat for
-STALE_AFTER is taken over, and the worker that lost it stops at its next batch.
+claims.STALE_AFTER is taken over, and the worker that lost it stops at its next batch.
 
 Deleted events. An occurrence removes its meeting activity when it disappears from the calendar,
 but only when all of these hold:
@@ -29,10 +29,9 @@ import logging
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from salesdesk.activities.models import Activity
@@ -47,6 +46,7 @@ from salesdesk.capture.calendars import (
     fetch_ics_url,
     parse_ics,
 )
+from salesdesk.capture.claims import Claim, ClaimLost, Status, due
 from salesdesk.capture.meetings import (
     MeetingOutcome,
     capture_events,
@@ -58,16 +58,12 @@ from salesdesk.capture.models import CalendarConnection, CapturedEvent
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = datetime.timedelta(minutes=30)
 GENERIC_ERROR = "Sync failed; it will be retried."
 BATCH = 500  # occurrences per transaction
 TIMEOUT = 30  # seconds for a download in the background
 EDGE = datetime.timedelta(days=1)  # deletions stay this far inside the window
 # Problems `parse_ics` reports about events it still returned: they do not make a read partial.
 INFORMATIONAL = ("event(s) had no known time zone", "An event without UID")
-
-Status = Literal["ok", "error", "busy", "disabled", "missing"]
-STATE = CalendarConnection.State
 
 
 @dataclass
@@ -76,10 +72,6 @@ class CalendarSyncResult:
     outcome: MeetingOutcome = field(default_factory=MeetingOutcome)
     removed: int = 0  # meetings removed because their event was deleted from the calendar
     error: str = ""
-
-
-class _ClaimLost(Exception):
-    """Another worker took this connection over (our claim had gone stale)."""
 
 
 # --- Reading ------------------------------------------------------------------------------------
@@ -164,15 +156,7 @@ def _scrub(message: str, password: str) -> str:
 def due_connections(now: datetime.datetime) -> QuerySet[CalendarConnection]:
     """Enabled connections never synced, synced longer ago than their interval, or asked to
     sync now (the claim refuses one another worker is syncing)."""
-    enabled = CalendarConnection.objects.filter(enabled=True)
-    intervals = enabled.values_list("interval_minutes", flat=True).distinct().order_by()
-    is_due = Q(last_sync_at__isnull=True) | Q(sync_requested_at__isnull=False)
-    for minutes in intervals:
-        is_due |= Q(
-            interval_minutes=minutes,
-            last_sync_at__lte=now - datetime.timedelta(minutes=minutes),
-        )
-    return enabled.filter(is_due)
+    return due(CalendarConnection, now)
 
 
 def sync_connection(
@@ -180,68 +164,40 @@ def sync_connection(
 ) -> CalendarSyncResult:
     """Sync one connected calendar (see the module docstring) and record how it went on it."""
     clock: Callable[[], datetime.datetime] = (lambda: now) if now else timezone.now
-    claim = _claim(connection_id, clock())
+    claim = Claim.take(CalendarConnection, connection_id, clock())
     if isinstance(claim, str):
         return CalendarSyncResult(status=claim)
-    run = _Run(connection=claim, claimed_at=claim.last_sync_at, heartbeat=claim.last_sync_at)
+    run = _Run(claim=claim)
     try:
         run.sync(clock, batch)
-    except _ClaimLost:
+    except ClaimLost:
         logger.warning("calendar %s: another worker took over a stale sync", connection_id)
         return CalendarSyncResult(status="busy", outcome=run.outcome, removed=run.removed)
     except (CalendarError, secrets.SecretError) as error:
         message = str(error)[:500]
         logger.info("calendar %s sync failed: %s", connection_id, message)
-        run.finish(clock(), error=message)
+        claim.finish(clock(), error=message)
         return CalendarSyncResult(
             status="error", outcome=run.outcome, removed=run.removed, error=message
         )
     except Exception:
         logger.exception("calendar %s sync failed unexpectedly", connection_id)
-        run.finish(clock(), error=GENERIC_ERROR)
+        claim.finish(clock(), error=GENERIC_ERROR)
         return CalendarSyncResult(
             status="error", outcome=run.outcome, removed=run.removed, error=GENERIC_ERROR
         )
-    run.finish(clock(), error="")
+    claim.finish(clock(), error="")
     return CalendarSyncResult(status="ok", outcome=run.outcome, removed=run.removed)
-
-
-def _claim(connection_id: int, now: datetime.datetime) -> CalendarConnection | Status:
-    # skip_locked: a worker claiming the row at this very moment makes us "busy" at once. On
-    # SQLite (no row locks) the transaction's BEGIN IMMEDIATE serializes claims instead.
-    with transaction.atomic():
-        connection = (
-            CalendarConnection.objects.select_for_update(skip_locked=True)
-            .select_related("user")
-            .filter(pk=connection_id)
-            .first()
-        )
-        if connection is None:
-            exists = CalendarConnection.objects.filter(pk=connection_id).exists()
-            return "busy" if exists else "missing"
-        if not connection.enabled:
-            return "disabled"
-        if (
-            connection.state == STATE.SYNCING
-            and connection.last_sync_at is not None
-            and connection.last_sync_at > now - STALE_AFTER
-        ):
-            return "busy"
-        connection.state, connection.last_sync_at = STATE.SYNCING, now
-        connection.save(update_fields=["state", "last_sync_at"])
-    return connection
 
 
 @dataclass
 class _Run:
-    connection: CalendarConnection
-    claimed_at: datetime.datetime
-    heartbeat: datetime.datetime
+    claim: Claim
     outcome: MeetingOutcome = field(default_factory=MeetingOutcome)
     removed: int = 0
 
     def sync(self, clock: Callable[[], datetime.datetime], batch: int) -> None:
-        connection = self.connection
+        connection = self.claim.row
         window_start, window_end = default_window(clock())
         events, problems, listed = read_events(
             connection, window_start=window_start, window_end=window_end
@@ -264,9 +220,9 @@ class _Run:
 
     def store(self, chunk: list[ParsedEvent], now: datetime.datetime) -> None:
         """One batch, its links to the connection and the heartbeat, in one transaction."""
-        connection = self.connection
+        connection = self.claim.row
         with transaction.atomic():
-            self.beat(now)
+            self.claim.beat(now)
             stored = capture_events(
                 chunk, user=connection.user, calendar_ref=connection.calendar_ref
             )
@@ -280,7 +236,7 @@ class _Run:
             CalendarConnection.objects.filter(pk=connection.pk).update(
                 meetings_captured=F("meetings_captured") + stored.logged
             )
-        self.heartbeat = now
+        self.claim.heartbeat = now
         self.outcome.add(stored)
 
     def remove_deleted(
@@ -294,9 +250,9 @@ class _Run:
         """Remove the meetings of events gone from the calendar (the rule is in the module
         docstring), in one transaction."""
         with transaction.atomic():
-            self.beat(now)
+            self.claim.beat(now)
             self.removed += self._remove(seen=seen, since=since, until=until, now=now)
-        self.heartbeat = now
+        self.claim.heartbeat = now
 
     def _remove(
         self,
@@ -307,7 +263,7 @@ class _Run:
         now: datetime.datetime,
     ) -> int:
         through = CalendarConnection.events.through
-        connection = self.connection
+        connection = self.claim.row
         linked = connection.events.filter(starts_at__gte=since, starts_at__lt=until)
         gone = [pk for pk, key in linked.values_list("pk", "key") if key not in seen]
         if not gone:
@@ -347,29 +303,3 @@ class _Run:
             meetings_removed=F("meetings_removed") + len(records)
         )
         return len(records)
-
-    def beat(self, now: datetime.datetime) -> None:
-        """Move the heartbeat forward, in the caller's transaction, if the claim is still ours."""
-        if not self._claimed().update(last_sync_at=now):
-            raise _ClaimLost
-
-    def finish(self, now: datetime.datetime, *, error: str) -> None:
-        """Record the end of the sync, unless another worker has taken the connection over. A
-        "sync now" asked for while this sync ran is kept, so that it runs again."""
-        changes = {
-            "state": STATE.ERROR if error else STATE.OK,
-            "last_error": error,
-            "last_sync_at": now,
-            "sync_requested_at": Case(
-                When(sync_requested_at__lte=self.claimed_at, then=None),
-                default=F("sync_requested_at"),
-            ),
-        }
-        if not error:
-            changes["last_success_at"] = now
-        self._claimed().update(**changes)
-
-    def _claimed(self) -> QuerySet[CalendarConnection]:
-        return CalendarConnection.objects.filter(
-            pk=self.connection.pk, state=STATE.SYNCING, last_sync_at=self.heartbeat
-        )

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from salesdesk.activities.models import Activity
-from salesdesk.capture import calendar_sync, secrets, tasks
+from salesdesk.capture import calendar_sync, claims, secrets, tasks
 from salesdesk.capture.calendar_sync import due_connections, sync_connection
 from salesdesk.capture.meetings import capture_events
 from salesdesk.capture.models import CalendarConnection, CapturedEvent
@@ -291,7 +291,7 @@ def test_a_stale_claim_is_taken_over_and_its_worker_stops(feed):
     assert sync_connection(feed.pk).status == "busy"
 
     CalendarConnection.objects.filter(pk=feed.pk).update(
-        last_sync_at=now - calendar_sync.STALE_AFTER - datetime.timedelta(seconds=1)
+        last_sync_at=now - claims.STALE_AFTER - datetime.timedelta(seconds=1)
     )
     assert sync_connection(feed.pk).status == "ok"
 
