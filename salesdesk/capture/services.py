@@ -260,7 +260,8 @@ def suggestion_ignore(*, suggestion: SuggestedContact, actor: User) -> Suggested
 
 def _suggestion(*, suggestion_id: int, actor: User) -> SuggestedContact:
     suggestion = (
-        SuggestedContact.objects.select_for_update()
+        # of=self: a manager's scope joins the (nullable) user, which PostgreSQL cannot lock.
+        SuggestedContact.objects.select_for_update(of=("self",))
         .filter(visibility.suggestion_scope(actor, for_change=True), pk=suggestion_id)
         .first()
     )
@@ -305,7 +306,7 @@ def filled_field_undo(*, filled: FilledField, actor: User) -> FilledField:
     someone has changed since stays as they left it."""
     with transaction.atomic():
         filled = (
-            FilledField.objects.select_for_update()
+            FilledField.objects.select_for_update(of=("self",))
             .filter(pk=filled.pk)
             .select_related("contact", "company")
             .first()
