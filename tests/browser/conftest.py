@@ -14,6 +14,9 @@ from tests.capture.servers import dovecot, imap_user, smtp_server
 __all__ = ["dovecot", "imap_user", "smtp_server"]
 
 CHROMIUM = "/usr/bin/chromium"
+# How long an action or an expectation waits. Generous: on two busy cores (CI running the
+# suite next to other work) an htmx answer has been seen to take more than 10 s.
+TIMEOUT_MS = 20_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
@@ -59,7 +62,7 @@ def pytest_runtest_makereport(item, call):
 def page(request, browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(TIMEOUT_MS)
     page.base_url = live_server.url
     yield page
     report = getattr(request.node, "report_call", None)
@@ -80,7 +83,7 @@ def phone_page(request, browser, live_server):
         locale="en-GB",
     )
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(TIMEOUT_MS)
     page.base_url = live_server.url
     yield page
     report = getattr(request.node, "report_call", None)
