@@ -1835,6 +1835,12 @@ def report(mbox: dict, path: Path, seed: int, bare: dict, runs: list, profile: d
             f"{first['outcome']['companies_created']:,} companies created{reasons}"
         )
     print()
+    loads = [bare["message_from_bytes"]["load"], *(result["first"]["load"] for _, result in runs)]
+    if max(map(max, loads)) - min(map(min, loads)) > 1.0:
+        print(
+            "careful: the load average moved by more than 1 between these steps, so other work "
+            "on the machine slowed some of them more than others; the CPU ratio is steadier"
+        )
     bare_cpu = bare["message_from_bytes"]["cpu"] / bare["message_from_bytes"]["messages"]
     for label, result in runs:
         first = result["first"]
