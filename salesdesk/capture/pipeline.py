@@ -34,8 +34,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from salesdesk.accounts.models import OrganizationSettings, User
@@ -62,6 +62,8 @@ logger = logging.getLogger(__name__)
 MAX_RAW_KEPT = 10_000_000  # bytes of a skipped message kept for a later retry
 RETRIES = 3
 SOURCE_LABEL = "e-mail"  # Contact.source of the contacts capture creates
+# Contact fields a signature fills when they are empty (phones and the company website aside).
+_FILLED = ("title", "linkedin_url", "twitter_url")
 TOUCH_ROWS = 150  # rows per UPDATE in `touch`: 5 parameters each, under SQLite's old 999
 
 
@@ -534,14 +536,7 @@ class _People:
         for model, kind in ((Contact, "contact"), (Company, "company"), (Deal, "deal")):
             rows = sorted(latest[kind].items())
             for start in range(0, len(rows), TOUCH_ROWS):
-                chunk = rows[start : start + TOUCH_ROWS]
-                moment = Case(
-                    *(When(pk=pk, then=Value(at)) for pk, at in chunk),
-                    output_field=DateTimeField(),
-                )
-                model.objects.filter(pk__in=[pk for pk, _at in chunk]).filter(
-                    Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=moment)
-                ).update(last_interaction_at=moment)
+                _move_last_interaction(model, rows[start : start + TOUCH_ROWS])
 
     def fill_from_signatures(self, messages: list[_Message], records: dict) -> None:
         """Fill the empty fields of each contact from the newest message it sent."""
@@ -575,17 +570,23 @@ class _People:
             contact = contacts.get(contact_id)
             if contact is None:
                 continue
+            company = companies.get(contact.company_id)
+            placeholder = company is not None and (
+                not company.website or company.website == f"https://{company.domain}/"
+            )
+            needs_phones = contact_id not in with_phones
+            if not (needs_phones or placeholder or any(not getattr(contact, n) for n in _FILLED)):
+                continue  # nothing left to fill: reading the signature would change nothing
             sender = message.parsed.sender
             signature = extract_signature(
                 message.parsed.full_text,
                 sender=sender,
                 country_hint=country_from_domain(addresses.domain_of(sender.email)),
+                with_phones=needs_phones,
             )
             record = records[message.key]
-            for name, value in (
-                ("title", signature.title),
-                ("linkedin_url", signature.linkedin),
-                ("twitter_url", signature.twitter),
+            for name, value in zip(
+                _FILLED, (signature.title, signature.linkedin, signature.twitter), strict=True
             ):
                 limit = Contact._meta.get_field(name).max_length
                 if value and not getattr(contact, name) and len(value) <= limit:
@@ -595,7 +596,7 @@ class _People:
                     )
                     if contact not in changed_contacts:
                         changed_contacts.append(contact)
-            if signature.phones and contact_id not in with_phones:
+            if signature.phones and needs_phones:
                 for number in signature.phones:
                     kind = (
                         ContactPhone.Kind.MOBILE
@@ -606,10 +607,6 @@ class _People:
                     filled.append(
                         FilledField(contact=contact, field="phone", value=number, message=record)
                     )
-            company = companies.get(contact.company_id)
-            placeholder = company is not None and (
-                not company.website or company.website == f"https://{company.domain}/"
-            )
             if (
                 placeholder
                 and signature.website
@@ -628,14 +625,34 @@ class _People:
                 company.website = signature.website
                 changed_companies.append(company)
         if changed_contacts:
-            Contact.objects.bulk_update(
-                changed_contacts, ["title", "linkedin_url", "twitter_url", "updated_at"]
-            )
+            Contact.objects.bulk_update(changed_contacts, [*_FILLED, "updated_at"])
         if changed_companies:
             Company.objects.bulk_update(changed_companies, ["website", "updated_at"])
         ContactPhone.objects.bulk_create(phones)
         FilledField.objects.bulk_create(filled)
         self.outcome.fields_filled += len(filled)
+
+
+def _move_last_interaction(model, rows: list[tuple[int, datetime.datetime]]) -> None:
+    """`last_interaction_at` of each (pk, moment) row moved forward to its moment, in one
+    UPDATE. Written in SQL because the ORM's `Case(When(pk=…))` resolves every branch as a
+    filter: 150 rows cost more Python than the statement costs the database."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name("last_interaction_at")
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    field = model._meta.get_field("last_interaction_at")
+    branches = " ".join(["WHEN %s THEN %s"] * len(rows))
+    moments = []
+    for row_pk, moment in rows:
+        moments += [row_pk, field.get_db_prep_value(moment, connection)]
+    moment = f"CASE {pk} {branches} END"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = {moment} "  # noqa: S608 (names quoted, values bound)
+            f"WHERE {pk} IN ({', '.join(['%s'] * len(rows))}) "
+            f"AND ({column} IS NULL OR {column} < {moment})",
+            [*moments, *(row_pk for row_pk, _moment in rows), *moments],
+        )
 
 
 def _same_site(company: Company, signature) -> bool:

@@ -249,11 +249,15 @@ _TITLE_SEPARATORS = re.compile(
 )
 
 
-def extract_signature(text: str, *, sender: Address, country_hint: str | None = None) -> Signature:
+def extract_signature(
+    text: str, *, sender: Address, country_hint: str | None = None, with_phones: bool = True
+) -> Signature:
     """The sender's signature in `text` (a message's whole plain text), or an empty one.
 
     `country_hint` (ISO 3166 alpha-2, e.g. from `country_from_domain`) reads numbers written
-    without a country code; without it only international numbers (+49 …) are read."""
+    without a country code; without it only international numbers (+49 …) are read.
+    `with_phones=False` leaves the phone numbers out: finding them is most of the work, and a
+    caller that keeps the phones it has does not need them."""
     lines = _newest_message(text)
     start = _signature_start(lines, sender)
     if start is None:
@@ -261,7 +265,7 @@ def extract_signature(text: str, *, sender: Address, country_hint: str | None = 
     block = _block(lines[start:])
     if not block:
         return Signature()
-    phones, mobile = _phones(block, country_hint)
+    phones, mobile = _phones(block, country_hint) if with_phones else ([], "")
     website, linkedin, twitter, links = _links(block, sender)
     return Signature(
         phones=phones,
@@ -335,8 +339,13 @@ def _two_line_attribution(line: str, following: list[str]) -> bool:
 
 def _fold(value: str) -> str:
     """Lower case without accents, for comparing names."""
+    if value.isascii():  # most lines: nothing to decompose, and casefold() is lower() here
+        return _SPACES.sub(" ", value.lower())
     decomposed = unicodedata.normalize("NFKD", value.casefold())
-    return re.sub(r"\s+", " ", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return _SPACES.sub(" ", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _squeeze(value: str) -> str:
@@ -359,9 +368,9 @@ def _sender_name(sender: Address) -> str:
 
 
 def _is_name_line(line: str, full_name: str) -> bool:
-    folded = _fold(line).strip(" ,.")
-    if not full_name or re.search(r"@|://|www\.|\d", line.split("|")[0]):
+    if not full_name or _NOT_NAME.search(line.split("|")[0]):
         return False
+    folded = _fold(line).strip(" ,.")
     if folded == full_name or folded.startswith((full_name + " ", full_name + ",")):
         return True
     # "Dr. Anna Schmidt", "Anna M. Schmidt": every part of the name, in order, few words more.
@@ -372,6 +381,9 @@ def _is_name_line(line: str, full_name: str) -> bool:
         if position < len(parts) and word == parts[position]:
             position += 1
     return position == len(parts) and len(words) <= len(parts) + 2 and len(parts) > 1
+
+
+_NOT_NAME = re.compile(r"@|://|www\.|\d")
 
 
 def _signature_start(lines: list[str], sender: Address) -> int | None:
