@@ -21,8 +21,6 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from functools import reduce
-from operator import or_
 
 from django.db.models import (
     Count,
@@ -40,11 +38,12 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
+from salesdesk.activities.my_day import stale_condition
 from salesdesk.analytics import metrics, rollups
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import MONTHS_IN, Period
 from salesdesk.goals.selectors import GoalProgress, goal_progress
-from salesdesk.pipeline.models import Deal, Stage
+from salesdesk.pipeline.models import Deal
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -487,22 +486,6 @@ def comparison_end(period: Period, now: datetime.datetime, tz: str) -> datetime.
     return shifted.astimezone(datetime.UTC)
 
 
-def stale_condition(now: datetime.datetime, pipeline_id: int | None = None) -> Q:
-    """Open deals longer in their stage than the stage allows, as `Deal.is_stale` decides:
-    more whole days than `stale_after_days`. One condition per distinct limit (a handful)."""
-    stages = Stage.objects.filter(stale_after_days__isnull=False)
-    if pipeline_id is not None:
-        stages = stages.filter(pipeline_id=pipeline_id)
-    limits = stages.order_by().values_list("stale_after_days", flat=True).distinct()
-    conditions = [
-        Q(stage__stale_after_days=limit, stage_entered_at__lte=now - (limit + 1) * DAY)
-        for limit in limits
-    ]
-    if not conditions:
-        return visibility.NOTHING
-    return Q(status=Deal.Status.OPEN) & reduce(or_, conditions)
-
-
 def _standings(
     slice_: metrics.Slice, owners: QuerySet, now: datetime.datetime, group: str = "owner_id"
 ) -> dict[int, Standing]:
@@ -517,7 +500,7 @@ def _standings(
         .annotate(
             open_deals=Count("id"),
             open_amount=Coalesce(Sum("amount_base"), metrics.ZERO),
-            stale=Count("id", filter=stale_condition(now, slice_.pipeline_id)),
+            stale=Count("id", filter=stale_condition(now)),
         )
     )
     for row in open_rows:

@@ -168,6 +168,23 @@ def goal_figures(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def goal_members(request: HttpRequest, pk: int) -> HttpResponse:
+    """The member rows of a team's goal, loaded when the team's card is opened: the goals page
+    lists the members of the viewer's own team and only counts the others' (an admin's page of
+    25 teams would otherwise render every rep twice over)."""
+    goal = _goal(request, pk)
+    if not goal.team_id:
+        raise Http404("Only a team's goal has members.")
+    org = OrganizationSettings.get()
+    period = period_of(goal.period_kind, goal.period_start, org.fiscal_year_start_month)
+    progress = selectors.goal_progress(actor=request.user, period=period, goal_ids=[goal.pk])
+    if not progress:
+        raise Http404("No such goal.")
+    context = {"progress": progress[0], "org": org, "currency": org.base_currency}
+    return render(request, "goals/goal_list.html#member-list", context)
+
+
+@login_required
 def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     goal = _goal(request, pk)
     org, current, _, _ = _periods(request)

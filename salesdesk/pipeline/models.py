@@ -182,9 +182,20 @@ class Deal(models.Model):
                 condition=models.Q(status="won"),
                 name="deal_won_closed_idx",
             ),
+            # Open deals by owner, covering what the team dashboard and the 1:1 review count
+            # per rep (pipeline, stale, no next step, close date passed) for every open deal.
             models.Index(
                 fields=["owner"],
-                include=["amount_base", "stage", "stage_entered_at", "pipeline", "id"],
+                include=[
+                    "amount_base",
+                    "stage",
+                    "stage_entered_at",
+                    "pipeline",
+                    "id",
+                    "expected_close",
+                    "next_step_due",
+                    "next_step",
+                ],
                 condition=models.Q(status="open"),
                 name="deal_open_owner_idx",
             ),

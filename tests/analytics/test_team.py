@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from salesdesk.accounts.models import OrganizationSettings, Team
 from salesdesk.activities.models import Activity
+from salesdesk.activities.my_day import stale_condition
 from salesdesk.analytics import team
 from salesdesk.goals.periods import Period
 from salesdesk.pipeline.models import Deal
@@ -337,7 +338,7 @@ def test_stale_means_more_whole_days_in_the_stage_than_it_allows(cast, pipeline)
         DealFactory(stage=lead, owner=cast.alice, stage_entered_at=entered)
     DealFactory(stage=unlimited, owner=cast.alice, stage_entered_at=NOW - 400 * DAY)
     won(lead, cast.alice, "1", created=at(2025, 1, 1), closed=at(2026, 3, 1))  # closed: never
-    assert Deal.objects.filter(team.stale_condition(NOW)).count() == 1
+    assert Deal.objects.filter(stale_condition(NOW), status=Deal.Status.OPEN).count() == 1
     standing = rows_by_name(team.team_dashboard(actor=cast.manager, period=Q1, now=NOW))
     assert standing["Alice East"].standing.stale == 1
     assert standing["Alice East"].standing.open_deals == 3

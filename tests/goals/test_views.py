@@ -88,6 +88,26 @@ def test_a_members_figures_load_for_whoever_sees_the_goal(cast, goals):
     assert client_for(cast.manager).get("/goals/999999/figures/").status_code == 404
 
 
+def test_other_teams_members_load_when_their_card_is_opened(cast, goals):
+    """The admin belongs to no team: every team's card counts its members, and lists them
+    when opened; the manager's own team is listed at once."""
+    html = client_for(cast.admin).get("/goals/").content.decode()
+    own = client_for(cast.manager).get("/goals/").content.decode()
+    members = client_for(cast.admin).get(f"/goals/{goals['east'].pk}/members/")
+
+    assert "Members (2)" in html
+    assert f'hx-get="/goals/{goals["east"].pk}/members/"' in html
+    assert f'id="goal-{goals["alice"].pk}"' not in html
+    assert f'id="goal-{goals["alice"].pk}"' in own
+    assert members.status_code == 200
+    listed = members.content.decode()
+    assert "Alice East" in listed
+    assert "Bob East" in listed
+    assert f'hx-get="/goals/{goals["alice"].pk}/figures/"' in listed
+    assert client_for(cast.carol).get(f"/goals/{goals['east'].pk}/members/").status_code == 404
+    assert client_for(cast.admin).get(f"/goals/{goals['alice'].pk}/members/").status_code == 404
+
+
 def test_a_rep_sees_the_goals_of_their_team_but_cannot_change_them(cast, goals):
     response = client_for(cast.bob).get("/goals/")
 
