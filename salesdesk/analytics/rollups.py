@@ -695,6 +695,19 @@ class ActivityChange:
         apply_difference(self.before, self.share(activity) if activity is not None else {})
 
 
+def add_activities(activities: list[Activity], zone=None) -> None:
+    """Count activities just inserted into their buckets: one UPDATE per bucket they fall in
+    (a batch of captured e-mails fills one or two), where recounting those buckets would read
+    every activity of their owners' months again."""
+    zone = _zone(zone)
+    after: Share = {}
+    for activity in activities:
+        for owner_id, month in activity_keys(activity, zone):
+            key = (ActivityRollup, (month, owner_id, activity.kind))
+            after.setdefault(key, [0])[0] += 1
+    apply_difference({}, after)
+
+
 @transaction.atomic(savepoint=False)
 def apply_difference(before: Share, after: Share) -> None:
     """Add `after - before` to the stored buckets: update the row, insert it when missing,

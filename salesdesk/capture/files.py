@@ -5,6 +5,7 @@ messages start at a "From " line at the start of the file or after a blank line,
 ">From " quoting of mboxrd is undone.
 """
 
+import mmap
 import os
 import re
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from salesdesk.capture.models import CapturedMessage
 from salesdesk.capture.pipeline import Incoming, Outcome, capture_messages
 
 BATCH = 500
-_QUOTED_FROM = re.compile(rb"^>(>*From )")
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+CR = ord("\r")
 
 
 class FileError(Exception):
@@ -24,27 +26,48 @@ class FileError(Exception):
 
 def read_mbox(path: Path) -> Iterator[tuple[int, bytes]]:
     """(offset of the "From " line, raw message) for each message of an mbox file."""
-    lines: list[bytes] = []
-    start, offset, previous_blank = 0, 0, True
     with open(path, "rb") as stream:
-        for line in stream:
-            if line.startswith(b"From ") and previous_blank:
-                if lines:
-                    yield start, _message(lines)
-                lines, start = [], offset
-            else:
-                lines.append(_QUOTED_FROM.sub(rb"\1", line))
-            previous_blank = line in (b"\n", b"\r\n")
-            offset += len(line)
-    if lines:
-        yield start, _message(lines)
+        if os.fstat(stream.fileno()).st_size == 0:
+            return
+        # Mapped, not read: the operating system pages the file in and out, so a mailbox of
+        # any size costs one message of memory, and the separators are found by `find` in C
+        # rather than by a Python loop over every line (a third of bare parsing's time).
+        with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield from _messages(data)
 
 
-def _message(lines: list[bytes]) -> bytes:
+def _messages(data) -> Iterator[tuple[int, bytes]]:
+    size = len(data)
+    start = body = 0  # the current message's "From " line, and where its text begins
+    if data[:5] == b"From ":
+        body = _next_line(data, 0)
+    position = 0
+    while (found := data.find(b"\nFrom ", position)) != -1:
+        line = position = found + 1
+        previous = data.rfind(b"\n", 0, found) + 1  # the line before: blank?
+        if not (found == previous or (found == previous + 1 and data[previous] == CR)):
+            continue
+        if body < line:
+            yield start, _message(data[body:line])
+        start, body = line, _next_line(data, line)
+    if body < size:
+        yield start, _message(data[body:size])
+
+
+def _next_line(data, position: int) -> int:
+    end = data.find(b"\n", position)
+    return len(data) if end == -1 else end + 1
+
+
+def _message(text: bytes) -> bytes:
     # The blank line before the next "From " belongs to the mbox, not to the message.
-    if lines and lines[-1] in (b"\n", b"\r\n"):
-        lines = lines[:-1]
-    return b"".join(lines)
+    if text.endswith(b"\n"):
+        last = text.rfind(b"\n", 0, len(text) - 1) + 1
+        if text[last:] in (b"\n", b"\r\n"):
+            text = text[:last]
+    if b">From " in text:
+        text = _QUOTED_FROM.sub(rb"\1", text)  # mboxrd: one ">" less on quoted "From " lines
+    return text
 
 
 def is_mbox(path: Path) -> bool:

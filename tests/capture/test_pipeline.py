@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import rollups
+from salesdesk.analytics.models import ActivityRollup
 from salesdesk.capture.message import Address
 from salesdesk.capture.models import (
     CapturedAddress,
@@ -33,7 +34,13 @@ from salesdesk.capture.pipeline import (
 from salesdesk.core.models import AuditEntry
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone
 from salesdesk.pipeline.models import Deal
-from tests.factories import CompanyFactory, ContactEmailFactory, ContactFactory, DealFactory
+from tests.factories import (
+    ActivityFactory,
+    CompanyFactory,
+    ContactEmailFactory,
+    ContactFactory,
+    DealFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -370,9 +377,28 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(cast):
 
 
 def test_activity_rollups_follow_captured_mail(cast):
+    """Each batch adds its e-mails to the buckets (month, owner, kind) they fall in: new
+    buckets and ones that already count other activities, as a full recount finds them."""
+    ActivityFactory(owner=cast.alice, kind=Activity.Kind.EMAIL, occurred_at=SENT)
+    rollups.rebuild()
     capture(mail(), mail(message_id="<m2@acme.co.uk>"), user=cast.alice)
+    capture(
+        *(
+            mail(message_id=f"<later{n}@acme.co.uk>", date=SENT + datetime.timedelta(days=12 * n))
+            for n in range(4)
+        ),
+        mail(message_id="<m1@acme.co.uk>"),  # a duplicate counts nowhere
+        user=cast.bob,
+    )
 
     assert rollups.differences() == IN_STEP
+    november = rollups.month_of(SENT, rollups.calendar().zone)
+    counts = dict(
+        ActivityRollup.objects.filter(month=november, kind=Activity.Kind.EMAIL).values_list(
+            "owner_id", "count"
+        )
+    )
+    assert counts == {cast.alice.pk: 3, cast.bob.pk: 1}
 
 
 def test_names_of_new_records():
