@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 
 from salesdesk.capture import addresses
 from salesdesk.capture.message import Address, ParsedMessage
-from salesdesk.capture.mime import fast_message
+from salesdesk.capture.mime import content_charset, content_params, fast_message
 
 MAX_BODY_CHARS = 100_000  # of `full_text`; `body` is cut from it
 MAX_PARTS = 1_000  # MIME parts looked at; the rest of a pathological message is ignored
@@ -410,15 +410,30 @@ def _content(msg: Message, defects: _Defects) -> tuple[str, list[tuple[str, str,
     """The message's text (plain text preferred, else its HTML as text) and its attachments."""
     walk = _Walk(defects)
     texts = _texts(msg, walk, depth=0)
-    plain = [text for kind, text in texts if kind == "plain"]
+    plain = [text.text for text in texts if text.kind == "plain"]
     if plain:
         return "\n\n".join(plain), walk.attachments
-    return "\n\n".join(html_to_text(text) for _, text in texts), walk.attachments
+    return "\n\n".join(html_to_text(text.text) for text in texts), walk.attachments
 
 
-def _texts(part: Message, walk: _Walk, depth: int) -> list[tuple[str, str]]:
-    """(kind, text) of the body parts under `part`, kind "plain" or "html"; every other leaf is
-    recorded as an attachment."""
+class _Text:
+    """A body part and its kind ("plain" or "html"), decoded when first read: the HTML version
+    of a multipart/alternative message is never decoded when its plain text is chosen."""
+
+    def __init__(self, kind: str, part: Message, defects: _Defects):
+        self.kind, self.part, self.defects = kind, part, defects
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _decoded_text(self.part, self.defects)
+        return self._text
+
+
+def _texts(part: Message, walk: _Walk, depth: int) -> list[_Text]:
+    """The body parts under `part`, plain text or HTML; every other leaf is recorded as an
+    attachment."""
     walk.parts += 1
     if walk.parts > MAX_PARTS or depth > MAX_DEPTH:
         walk.defects.add("too many or too deeply nested MIME parts; the rest ignored")
@@ -442,26 +457,30 @@ def _texts(part: Message, walk: _Walk, depth: int) -> list[tuple[str, str]]:
         content_type = "text/plain"
     # A text part is the body unless it is an attachment: marked so, or carrying a file name
     # after the body was already found (the first named text part of msg_44 is its body).
-    is_body = _disposition(part) != "attachment" and (
-        not walk.has_text or part.get_param("name") is None
-    )
+    is_body = _disposition(part) != "attachment" and (not walk.has_text or not _named(part))
     if is_body and content_type in ("text/plain", "text/html"):
         walk.has_text = True
         kind = "plain" if content_type == "text/plain" else "html"
-        return [(kind, _decoded_text(part, walk.defects))]
+        return [_Text(kind, part, walk.defects)]
     _attach(part, walk, size=_size(part))
     return []
 
 
-def _alternative(children: list[Message], walk: _Walk, depth: int) -> list[tuple[str, str]]:
+def _alternative(children: list[Message], walk: _Walk, depth: int) -> list[_Text]:
     """The plain-text version when there is one, else the HTML; attachments inside the version
     not chosen (inline images of the HTML) are still recorded."""
     versions = [_texts(child, walk, depth + 1) for child in children]
     for wanted in ("plain", "html"):
         for texts in versions:
-            if texts and any(kind == wanted for kind, _ in texts) and any(t for _, t in texts):
+            if any(t.kind == wanted for t in texts) and any(t.text for t in texts):
                 return texts
     return next((texts for texts in versions if texts), [])
+
+
+def _named(part: Message) -> bool:
+    """Whether Content-Type carries a file name (`name=`)."""
+    params = content_params(part)
+    return part.get_param("name") is not None if params is None else "name" in params
 
 
 def _disposition(part: Message) -> str:
@@ -535,7 +554,7 @@ def _decoded_text(part: Message, defects: _Defects) -> str:
     # Huge text parts: a few times the text limit is plenty, whatever the charset.
     data = data[: MAX_BODY_CHARS * 4]
     try:
-        charset = part.get_content_charset()
+        charset = content_charset(part)
     except Exception:
         charset = None
     return _decode_bytes(data, charset, defects, where="body")

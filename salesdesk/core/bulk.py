@@ -39,7 +39,6 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     if not ignore_conflicts and not connection.features.can_return_rows_from_bulk_insert:
         model.objects.bulk_create(objs)
         return
-    ops = connection.ops
     pk = model._meta.pk
     with_pk = all(getattr(obj, pk.attname) is not None for obj in objs)
     fields = [f for f in model._meta.concrete_fields if f is not pk or with_pk]
@@ -49,26 +48,49 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
             for obj in objs:
                 setattr(obj, field.attname, now)
     converted = [not isinstance(field, _PLAIN) for field in fields]
+    rows = [
+        [
+            field.get_db_prep_save(value, connection) if convert else value
+            for field, convert in zip(fields, converted, strict=True)
+            for value in (getattr(obj, field.attname),)
+        ]
+        for obj in objs
+    ]
+    keys = _insert(model, fields, rows, ignore_conflicts=ignore_conflicts)
+    if not ignore_conflicts:
+        for obj, key in zip(objs, keys, strict=True):
+            setattr(obj, pk.attname, key)
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def insert_values(model, names: list[str], rows: list[tuple], *, ignore_conflicts=False) -> None:
+    """INSERT rows of plain values (passed to the driver as they are) for the fields `names`,
+    the others left to their database defaults: link rows that need no model instance."""
+    if rows:
+        fields = [model._meta.get_field(name) for name in names]
+        _insert(model, fields, rows, ignore_conflicts=ignore_conflicts, returning=False)
+
+
+def _insert(model, fields, rows, *, ignore_conflicts: bool, returning: bool = True) -> list:
+    """The primary keys of the rows inserted, in order, when `returning` and not
+    `ignore_conflicts`."""
+    ops = connection.ops
     columns = ", ".join(ops.quote_name(field.column) for field in fields)
     table = ops.quote_name(model._meta.db_table)
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     insert = ops.insert_statement(on_conflict=on_conflict)
     suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
-    returning = "" if ignore_conflicts else f" RETURNING {ops.quote_name(pk.column)}"
-    rows_per_statement = max(1, ops.bulk_batch_size(fields, objs))
-    for start in range(0, len(objs), rows_per_statement):
-        chunk = objs[start : start + rows_per_statement]
-        params = []
-        for obj in chunk:
-            for field, convert in zip(fields, converted, strict=True):
-                value = getattr(obj, field.attname)
-                params.append(field.get_db_prep_save(value, connection) if convert else value)
-        placeholders = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * len(chunk))
-        sql = f"{insert} {table} ({columns}) VALUES {placeholders} {suffix}{returning}"
+    returning = returning and not ignore_conflicts
+    tail = f" RETURNING {ops.quote_name(model._meta.pk.column)}" if returning else ""
+    row = f"({', '.join(['%s'] * len(fields))})"
+    rows_per_statement = max(1, ops.bulk_batch_size(fields, rows))
+    keys = []
+    for start in range(0, len(rows), rows_per_statement):
+        chunk = rows[start : start + rows_per_statement]
+        sql = f"{insert} {table} ({columns}) VALUES {', '.join([row] * len(chunk))} {suffix}{tail}"
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [value for values in chunk for value in values])
             if returning:
-                for obj, (key,) in zip(chunk, cursor.fetchall(), strict=True):
-                    setattr(obj, pk.attname, key)
-                    obj._state.adding = False
-                    obj._state.db = connection.alias
+                keys += [key for (key,) in cursor.fetchall()]
+    return keys

@@ -12,7 +12,7 @@ from email.utils import getaddresses
 
 import pytest
 
-from salesdesk.capture.mime import fast_message
+from salesdesk.capture.mime import boundary, content_charset, content_params, fast_message
 from salesdesk.capture.parsing import _headers, _unescape, parse_message, simple_addresses
 
 DATA = pathlib.Path(__file__).parent / "data" / "messages"
@@ -86,6 +86,48 @@ def test_simple_addresses_equal_getaddresses_wherever_they_answer(every_message)
                 answered += 1
                 assert pairs == getaddresses(values), (name, field)
     assert answered >= 2000
+
+
+def test_content_type_parameters_equal_get_param_wherever_they_answer(every_message):
+    answered = 0
+    for name, raw in every_message:
+        for part in email.message_from_bytes(raw).walk():
+            expected_charset = part.get_content_charset()
+            expected_boundary = part.get_boundary()
+            assert content_charset(part) == expected_charset, name
+            assert boundary(part) == expected_boundary, name
+            params = content_params(part)
+            if params is not None:
+                answered += 1
+                for key in ("name", "charset", "boundary", "format", "type"):
+                    assert params.get(key) == part.get_param(key), (name, key)
+    assert answered >= 2000
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'text/plain; charset="UTF-8"; format=flowed',
+        "text/plain;charset=iso-8859-1;",
+        'multipart/mixed; boundary="----=_Part_1; not a split"',
+        'multipart/mixed; BOUNDARY="<b1>"  ',
+        "application/pdf; name=report.pdf; name=second.pdf",
+        "text/plain; name*=utf-8''r%C3%A9sum%C3%A9.txt",
+        'text/plain; name="a \\"quoted\\" name"',
+        "text/plain; flag; charset=ascii",
+    ],
+)
+def test_content_type_parameters_of_hand_made_headers(header):
+    part = Message()
+    part["Content-Type"] = header
+    params = content_params(part)
+
+    assert content_charset(part) == part.get_content_charset()
+    assert boundary(part) == part.get_boundary()
+    if params is not None:
+        assert {key: params.get(key) for key in ("name", "charset", "boundary", "flag")} == {
+            key: part.get_param(key) for key in ("name", "charset", "boundary", "flag")
+        }
 
 
 @pytest.mark.parametrize(
