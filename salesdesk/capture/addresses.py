@@ -19,6 +19,9 @@ _LABEL = re.compile(r"(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?", re.UNICODE)
 _GMAIL = frozenset({"gmail.com", "googlemail.com"})
 
 
+# Pure functions of a string that the same few thousand addresses go through again and again
+# (every message names its sender and recipients): cached.
+@lru_cache(maxsize=65536)
 def is_valid(email: str) -> bool:
     email = email.strip()
     if len(email) > 254 or email.count("@") != 1:
@@ -34,6 +37,7 @@ def is_valid(email: str) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)
 def normalize(email: str) -> str:
     """The key two spellings of one mailbox share: lower-case, without a `+tag` (only after at
     least one character: `+only@` is an address of its own), and for Gmail without dots, with

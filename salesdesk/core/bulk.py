@@ -43,19 +43,24 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     with_pk = all(getattr(obj, pk.attname) is not None for obj in objs)
     fields = [f for f in model._meta.concrete_fields if f is not pk or with_pk]
     now = timezone.now()
+    moments = {}  # auto_now fields: one moment, prepared once
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 setattr(obj, field.attname, now)
-    converted = [not isinstance(field, _PLAIN) for field in fields]
-    rows = [
-        [
-            field.get_db_prep_save(value, connection) if convert else value
-            for field, convert in zip(fields, converted, strict=True)
-            for value in (getattr(obj, field.attname),)
-        ]
-        for obj in objs
-    ]
+            moments[field.attname] = field.get_db_prep_save(now, connection)
+    columns = [(f.attname, f, not isinstance(f, _PLAIN), moments.get(f.attname)) for f in fields]
+    rows = []
+    for obj in objs:
+        row = []
+        for attname, field, convert, moment in columns:
+            value = getattr(obj, attname)
+            if moment is not None:
+                value = moment
+            elif convert and value is not None:
+                value = field.get_db_prep_save(value, connection)
+            row.append(value)
+        rows.append(row)
     keys = _insert(model, fields, rows, ignore_conflicts=ignore_conflicts)
     if not ignore_conflicts:
         for obj, key in zip(objs, keys, strict=True):
