@@ -16,6 +16,7 @@ from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.activities.models import Activity
 from salesdesk.analytics import rollups
 from salesdesk.analytics.models import ActivityRollup
+from salesdesk.capture.files import capture_file
 from salesdesk.capture.message import Address
 from salesdesk.capture.models import (
     CapturedAddress,
@@ -439,6 +440,34 @@ def test_an_mbox_file_is_captured_once_through_the_command(cast, tmp_path):
     refs = sorted(CapturedMessage.objects.values_list("source", "source_ref"))
     assert [source for source, _ in refs] == ["mbox", "mbox", "mbox"]
     assert refs[0][1].startswith("archive.mbox #")
+
+
+def test_a_file_of_many_batches_is_captured_in_order_batch_after_batch(cast, tmp_path):
+    """The next batch is parsed while the one before is written: every message is captured
+    once, batch by batch, and progress is told after each."""
+    path = tmp_path / "many.mbox"
+    path.write_bytes(
+        mbox_bytes(
+            *(
+                mail(
+                    sender=f"Person {n} <p{n}@firm{n % 3}.com>",
+                    message_id=f"<many{n}@x>",
+                    date=SENT + datetime.timedelta(hours=n),
+                )
+                for n in range(11)
+            )
+        )
+    )
+    seen = []
+
+    outcome = capture_file(path, user=cast.alice, batch=3, progress=lambda o: seen.append(o.seen))
+
+    assert seen == [3, 6, 9, 11]
+    assert (outcome.seen, outcome.logged) == (11, 11)
+    assert Activity.objects.count() == 11
+    assert Company.objects.count() == 3
+    refs = CapturedMessage.objects.order_by("pk").values_list("source_ref", flat=True)
+    assert [ref.split(" ")[1] for ref in refs] == [f"#{n}" for n in range(1, 12)]
 
 
 def test_the_command_explains_bad_input(cast, tmp_path):
