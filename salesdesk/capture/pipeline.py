@@ -167,19 +167,8 @@ class _Message:
 
 def capture_messages(items: Iterable[Incoming], *, user: User, source: str) -> Outcome:
     """Capture a batch of raw messages for `user` (see the module docstring)."""
-    return capture_parsed(parse_batch(items), user=user, source=source)
-
-
-def parse_batch(items: Iterable[Incoming]) -> list[tuple[Incoming, ParsedMessage]]:
-    """The batch's messages parsed: no database, so it can run in another thread while the
-    previous batch is written."""
-    return [(item, parse_message(item.raw)) for item in items]
-
-
-def capture_parsed(
-    parsed: list[tuple[Incoming, ParsedMessage]], *, user: User, source: str
-) -> Outcome:
-    """Capture a batch that `parse_batch` parsed, in one transaction."""
+    items = list(items)
+    parsed = [(item, parse_message(item.raw)) for item in items]
     for attempt in range(RETRIES):
         try:
             with transaction.atomic():

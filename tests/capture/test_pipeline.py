@@ -443,8 +443,8 @@ def test_an_mbox_file_is_captured_once_through_the_command(cast, tmp_path):
 
 
 def test_a_file_of_many_batches_is_captured_in_order_batch_after_batch(cast, tmp_path):
-    """The next batch is parsed while the one before is written: every message is captured
-    once, batch by batch, and progress is told after each."""
+    """Every message is captured once, batch by batch in the file's order, and progress is
+    told after each batch."""
     path = tmp_path / "many.mbox"
     path.write_bytes(
         mbox_bytes(
