@@ -120,6 +120,7 @@ class Data:
     tokens: dict
     saved_views: dict
     goal: int
+    team_goal: int
     mailboxes: dict
     email_templates: dict
     calendars: dict
@@ -202,6 +203,12 @@ def build(cast, pipeline) -> Data:
         },
         goal=GoalFactory(
             user=cast.alice,
+            period_kind="quarter",
+            period_start=period_containing(timezone.localdate(), "quarter").start,
+        ).pk,
+        team_goal=GoalFactory(
+            team=cast.alice.team,
+            target=None,
             period_kind="quarter",
             period_start=period_containing(timezone.localdate(), "quarter").start,
         ).pk,
@@ -294,6 +301,7 @@ def sample_value(route: str, defaults: dict, name: str, data: Data, role: str):
         "account/email-templates/": data.email_templates[role],
         "saved-views/": data.saved_views[role],
         "my-day/tasks/": data.activity,
+        "goals/<int:pk>/members/": data.team_goal,  # only a team's goal has members
         "goals/": data.goal,
     }
     if name == "pk":
