@@ -86,7 +86,7 @@ def _template_page_context(request: HttpRequest, form: EmailTemplateForm) -> dic
 
 @login_required
 def email_templates(request: HttpRequest) -> HttpResponse:
-    form = EmailTemplateForm(request.POST or None, user=request.user)
+    form = EmailTemplateForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             template = sending.email_template_create(actor=request.user, **form.template_fields())
@@ -120,7 +120,10 @@ def email_template_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "is_shared": template.is_shared,
     }
     form = EmailTemplateForm(
-        request.POST or None, user=request.user, template=template, initial=initial
+        request.POST if request.method == "POST" else None,
+        user=request.user,
+        template=template,
+        initial=initial,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -227,7 +230,7 @@ def compose(request: HttpRequest, pk: int, record: str) -> HttpResponse:
         "to": ", ".join(sending.recipient_text(name, address) for name, address in recipient.to),
     }
     form = ComposeForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         user=request.user,
         mailboxes=mailboxes,
         templates=sending_selectors.email_template_list(user=request.user),

@@ -6,8 +6,9 @@ message), which made inserting rows a fifth of capturing an e-mail. `insert_rows
 rows with the same column values: field values are taken from the objects as they are, only
 the fields whose Python values need converting for the database (dates and times, decimals,
 binary, JSON...) go through `get_db_prep_save`, and `auto_now`/`auto_now_add` fields get one
-moment for the whole call, as `bulk_create` gives them one each. Objects must hold plain values,
-never expressions; like `bulk_create`, no `save()` and no signals.
+moment for the whole call (`bulk_create` takes one per object). On PostgreSQL the rows go
+through COPY. Objects must hold plain values, never expressions, and foreign keys must point
+at integer keys; like `bulk_create`, no `save()` and no signals.
 """
 
 from django.db import connection, models
@@ -27,7 +28,7 @@ _PLAIN = (
     models.AutoField,
     models.BigAutoField,
     models.BooleanField,
-    models.ForeignKey,
+    models.ForeignKey,  # to integer primary keys, as every model here has
 )
 
 

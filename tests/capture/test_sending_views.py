@@ -391,6 +391,20 @@ def test_a_template_with_an_unknown_placeholder_is_not_saved(cast):
     assert EmailTemplate.objects.count() == 0
 
 
+def test_an_empty_post_is_answered_with_form_errors_not_an_empty_form(cast, ada, smtp_server):
+    sending_mailbox(cast.alice, smtp_server)
+    client = signed_in(cast.alice)
+
+    template = client.post("/account/email-templates/", {})
+    compose = client.post(f"/contacts/{ada.pk}/email/", {})
+
+    assert template.status_code == compose.status_code == 200
+    assert template.context["form"].errors["name"] == ["This field is required."]
+    assert compose.context["form"].errors["subject"] == ["This field is required."]
+    assert EmailTemplate.objects.count() == 0
+    assert smtp_server.messages == []
+
+
 def test_a_manager_shares_and_others_cannot_edit_it(cast):
     manager = signed_in(cast.manager)
     manager.post(
