@@ -18,8 +18,17 @@ CPython's corpus, our fixtures and a generated mailbox.
 
 import re
 from email.message import Message
+from email.utils import unquote
 
 MAX_DEPTH = 30
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def has_escapes(value: str) -> bool:
+    """Whether header text holds raw 8-bit bytes (kept by the parser as surrogate escapes)."""
+    return _ESCAPED.search(value) is not None
+
 
 # A header line as feedparser's `headerRE` accepts it: printable ASCII except ":" for the name.
 _HEADER_LINE = re.compile(r"[\041-\071\073-\176]+:")
@@ -185,7 +194,7 @@ def _content_params(part: Message) -> dict[str, str] | None:
     value = next((v for k, v in part._headers if k.lower() == "content-type"), None)
     if value is None:
         return {}
-    if not isinstance(value, str) or "\\" in value or "*" in value or _ESCAPED.search(value):
+    if not isinstance(value, str) or "\\" in value or "*" in value or has_escapes(value):
         return None
     pieces = value.split(";")
     if '"' in value and any(piece.count('"') % 2 for piece in pieces):
@@ -193,17 +202,8 @@ def _content_params(part: Message) -> dict[str, str] | None:
     params: dict[str, str] = {}
     for piece in pieces[1:]:
         name, has_value, raw = piece.partition("=")
-        params.setdefault(name.strip().lower(), _unquote(raw.strip()) if has_value else "")
+        params.setdefault(name.strip().lower(), unquote(raw.strip()) if has_value else "")
     return params
-
-
-def _unquote(value: str) -> str:
-    """`email.utils.unquote` for values without quoted pairs."""
-    if len(value) > 1 and (
-        (value[0] == '"' and value[-1] == '"') or (value[0] == "<" and value[-1] == ">")
-    ):
-        return value[1:-1]
-    return value
 
 
 def content_charset(part: Message) -> str | None:
@@ -223,7 +223,4 @@ def boundary(part: Message) -> str | None:
     if params is None:
         return part.get_boundary()
     value = params.get("boundary")
-    return None if value is None else _unquote(value).rstrip()
-
-
-_ESCAPED = re.compile("[\udc80-\udcff]")
+    return None if value is None else unquote(value).rstrip()

@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 
 from salesdesk.capture import addresses
 from salesdesk.capture.message import Address, ParsedMessage
-from salesdesk.capture.mime import content_charset, content_params, fast_message
+from salesdesk.capture.mime import content_charset, content_params, fast_message, has_escapes
 
 MAX_BODY_CHARS = 100_000  # of `full_text`; `body` is cut from it
 MAX_PARTS = 1_000  # MIME parts looked at; the rest of a pathological message is ignored
@@ -186,13 +186,6 @@ def _unescape(value: str) -> str:
         return raw.decode("cp1252", "replace")
 
 
-_ESCAPED = re.compile("[\udc80-\udcff]")
-
-
-def _has_escapes(value: str) -> bool:
-    return _ESCAPED.search(value) is not None
-
-
 def _headers(msg: Message) -> dict[str, list[str]]:
     """Header values by lower-case name, as the parser stored them: compat32's `get` would turn
     values with 8-bit bytes into `Header` objects whose text has lost those bytes."""
@@ -217,7 +210,7 @@ def _header(headers: dict[str, list[str]], name: str, defects: _Defects) -> str:
 
 
 def _decode_words(value: str, defects: _Defects, name: str) -> str:
-    if _has_escapes(value):
+    if has_escapes(value):
         value = _unescape(value)
         defects.add(f"8-bit characters in {name} header")
     if "=?" not in value:
@@ -246,7 +239,7 @@ def _addresses(headers: dict[str, list[str]], name: str, defects: _Defects) -> l
     values = headers.get(name)
     if not values:
         return []
-    if any(_has_escapes(value) for value in values):
+    if any(has_escapes(value) for value in values):
         values = [_unescape(value) for value in values]
         defects.add(f"8-bit characters in {name} header")
     result, seen = [], set()

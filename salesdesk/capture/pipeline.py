@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -53,7 +53,7 @@ from salesdesk.capture.models import (
 from salesdesk.capture.parsing import parse_message
 from salesdesk.capture.signatures import country_from_domain, extract_signature
 from salesdesk.core.audit import audit_entry
-from salesdesk.core.bulk import insert_rows, insert_values
+from salesdesk.core.bulk import insert_rows, insert_values, update_by_pk
 from salesdesk.core.models import AuditEntry
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone
 from salesdesk.pipeline.models import Deal
@@ -65,7 +65,6 @@ RETRIES = 3
 SOURCE_LABEL = "e-mail"  # Contact.source of the contacts capture creates
 # Contact fields a signature fills when they are empty (phones and the company website aside).
 _FILLED = ("title", "linkedin_url", "twitter_url")
-UPDATE_ROWS = 150  # rows per UPDATE in `_update_by_pk`: 5 parameters each, under SQLite's old 999
 
 
 @dataclass
@@ -517,7 +516,7 @@ class _People:
         the UPDATE compares with the stored time itself, so concurrent batches cannot lose the
         newer time). `moment_of(item)` is when an item happened (None: not an interaction); by
         default the date sent. Each row gets its own moment through a CASE: a batch costs one
-        statement per model for every UPDATE_ROWS rows, not one per distinct moment (in real
+        statement per model for every 150 rows, not one per distinct moment (in real
         mail nearly every message has a moment of its own)."""
         latest = {"contact": {}, "company": {}, "deal": {}}
         for message in messages:
@@ -535,7 +534,7 @@ class _People:
                 if pk not in latest[kind] or moment > latest[kind][pk]:
                     latest[kind][pk] = moment
         for model, kind in ((Contact, "contact"), (Company, "company"), (Deal, "deal")):
-            _update_by_pk(model, "last_interaction_at", sorted(latest[kind].items()), forward=True)
+            update_by_pk(model, "last_interaction_at", sorted(latest[kind].items()), forward=True)
 
     def fill_from_signatures(self, messages: list[_Message], records: dict) -> None:
         """Fill the empty fields of each contact from the newest message it sent: its text
@@ -625,42 +624,16 @@ class _People:
                 company.website = signature.website
         now = timezone.now()
         for name in _FILLED:
-            _update_by_pk(
+            update_by_pk(
                 Contact, name, [(f.contact_id, f.value) for f in filled if f.field == name]
             )
-        _update_by_pk(Contact, "updated_at", [(pk, now) for pk in sorted(changed_contacts)])
+        update_by_pk(Contact, "updated_at", [(pk, now) for pk in sorted(changed_contacts)])
         websites = [(f.company_id, f.value) for f in filled if f.field == "website"]
-        _update_by_pk(Company, "website", websites)
-        _update_by_pk(Company, "updated_at", [(company_id, now) for company_id, _ in websites])
+        update_by_pk(Company, "website", websites)
+        update_by_pk(Company, "updated_at", [(company_id, now) for company_id, _ in websites])
         ContactPhone.objects.bulk_create(phones)
         FilledField.objects.bulk_create(filled)
         self.outcome.fields_filled += len(filled)
-
-
-def _update_by_pk(model, name: str, rows: list[tuple[int, object]], *, forward=False) -> None:
-    """Set field `name` of each (pk, value) row: one UPDATE with a CASE on the primary key per
-    UPDATE_ROWS rows. `forward`: only where the stored value is empty or earlier, so a time
-    never moves back and concurrent batches cannot lose the newer one. Written in SQL because
-    the ORM's `Case(When(pk=…))` (and `bulk_update`, built on it) resolves every branch as a
-    filter: 150 rows cost more Python than the statement costs the database."""
-    ops = connection.ops
-    table, pk = ops.quote_name(model._meta.db_table), ops.quote_name(model._meta.pk.column)
-    field = model._meta.get_field(name)
-    column = ops.quote_name(field.column)
-    for start in range(0, len(rows), UPDATE_ROWS):
-        chunk = rows[start : start + UPDATE_ROWS]
-        cases = []
-        for row_pk, value in chunk:
-            cases += [row_pk, field.get_db_prep_save(value, connection)]
-        value = f"CASE {pk} {' '.join(['WHEN %s THEN %s'] * len(chunk))} END"
-        keys = ", ".join(["%s"] * len(chunk))
-        sql = f"UPDATE {table} SET {column} = {value} WHERE {pk} IN ({keys})"  # noqa: S608 (names quoted, values bound)
-        params = [*cases, *(row_pk for row_pk, _value in chunk)]
-        if forward:
-            sql += f" AND ({column} IS NULL OR {column} < {value})"
-            params += cases
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
 
 
 def _same_site(company: Company, signature) -> bool:
