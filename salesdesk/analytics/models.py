@@ -238,3 +238,39 @@ class OpenDealRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id} · {self.stage_id} · {self.count}"
+
+
+class CompanyWonRollup(models.Model):
+    """Revenue won per company in each period (month, fiscal quarter, fiscal year), over every
+    owner and pipeline: the revenue dashboard's top companies for a viewer who sees every deal
+    and filters on nothing but the period.
+
+    Filtered, the won deals of a period are few enough to rank from the deals' covering index;
+    unfiltered, 1M deals put 44,228 companies with a win in one quarter, and ranking them is
+    half the dashboard's SQL. Here the top of a period is read in the order of an index.
+    """
+
+    kind = models.CharField(max_length=7)  # goals.periods.PeriodKind
+    start = models.DateField()
+    company = models.ForeignKey(
+        "crm.Company",
+        on_delete=models.CASCADE,  # its deals lose their company: none of them counts any more
+        related_name="+",
+    )
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "start", "company"], name="companyrollup_bucket_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "start", "-amount", "-count"], name="companyrollup_top_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start} · {self.company_id} · {self.count}"

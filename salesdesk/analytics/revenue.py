@@ -649,23 +649,39 @@ def lost_reasons(slice_: Slice) -> list[NamedTotals]:
     ]
 
 
-def top_companies(slice_: Slice, limit: int = TOP_COMPANIES) -> list[NamedTotals]:
-    """The companies with the most revenue won in the period.
+# Less than any amount a rollup holds (18 digits, 2 of them decimals).
+BELOW_ANY_AMOUNT = Decimal(-(10**16))
 
-    The won deals are grouped by company and ranked (ties at the last place kept) from the
-    covering index alone; only those few companies are then looked up for their names. Joining
-    every won deal of a quarter to its company first costs several times more on 1M deals.
+
+def top_companies(
+    slice_: Slice, limit: int = TOP_COMPANIES, *, period: Period | None = None
+) -> list[NamedTotals]:
+    """The companies with the most revenue won in the slice (which covers `period`, if given).
+
+    Only the companies that can be among the first `limit` (ties at the last place kept) are
+    looked up for their names: joining every won deal of a quarter to its company first costs
+    several times more. Seen whole (no filter, a viewer who sees every deal, a whole period)
+    they are read from the period's company buckets in the order of their index: those at
+    least as large as the `limit`-th. Otherwise the won deals are grouped by company and ranked
+    from the deals' covering index alone.
     """
-    ranked = (
-        metrics.won(slice_)
-        .filter(company__isnull=False)
-        .order_by()
-        .values("company_id")
-        .annotate(count=Count("id"), amount=Coalesce(Sum("amount_base"), ZERO))
-        .annotate(rank=Window(Rank(), order_by=[F("amount").desc(), F("count").desc()]))
-        .filter(rank__lte=limit)
-        .values("company_id", "count", "amount")
-    )
+    buckets = rollups.company_rows(slice_, period) if period is not None else None
+    if buckets is not None:
+        last = buckets.order_by("-amount", "-count").values("amount")[limit - 1 : limit]
+        # With fewer buckets than `limit` there is no last one: every bucket then.
+        at_least = Coalesce(Subquery(last), Value(BELOW_ANY_AMOUNT))
+        ranked = buckets.filter(amount__gte=at_least).values("company_id", "count", "amount")
+    else:
+        ranked = (
+            metrics.won(slice_)
+            .filter(company__isnull=False)
+            .order_by()
+            .values("company_id")
+            .annotate(count=Count("id"), amount=Coalesce(Sum("amount_base"), ZERO))
+            .annotate(rank=Window(Rank(), order_by=[F("amount").desc(), F("count").desc()]))
+            .filter(rank__lte=limit)
+            .values("company_id", "count", "amount")
+        )
     sql, params = ranked.query.sql_with_params()
     company = connection.ops.quote_name(Company._meta.db_table)
     query = (
@@ -712,7 +728,7 @@ def revenue_dashboard(
         stages=stage_figures(slice_, stages),
         sources=lead_sources(slice_),
         lost_reasons=lost_reasons(slice_),
-        companies=top_companies(slice_),
+        companies=top_companies(slice_, period=period),
     )
 
 

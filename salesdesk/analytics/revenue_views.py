@@ -134,9 +134,12 @@ def _export(name: str, slice_: Slice, period: Period, stages) -> HttpResponse:
             for r in revenue.lead_sources(slice_)
         ]
     else:
-        table = revenue.lost_reasons if name == "lost_reasons" else revenue.top_companies
+        if name == "lost_reasons":
+            table = revenue.lost_reasons(slice_)
+        else:
+            table = revenue.top_companies(slice_, period=period)
         header = ["lost_reason" if name == "lost_reasons" else "company", "count", "amount"]
-        rows = [[r.name, r.totals.count, r.totals.amount] for r in table(slice_)]
+        rows = [[r.name, r.totals.count, r.totals.amount] for r in table]
     return csv_download(_csv(header, rows), f"revenue-{name}-{period.key}.csv")
 
 

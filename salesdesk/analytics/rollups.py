@@ -21,13 +21,16 @@ of whole months of the reporting time zone, so a bucket is one month there:
   (a deal that entered a stage in two months of a quarter counts once in the quarter, so
   quarters are not sums of months), with the deal's current owner, pipeline and amount.
 - `OpenDealRollup`: the deals open now per owner, pipeline and stage (no time).
+- `CompanyWonRollup`: the deals won per company in each month, fiscal quarter and fiscal year,
+  over every owner and pipeline (quarters and years are sums of their months): the top
+  companies of a viewer who sees every deal and filters on nothing but the period.
 
 A daily grain would not pay: 1M deals over a year by 200 owners, 2 pipelines and 8 sources
 make about as many (day, owner, pipeline, source) buckets as deals.
 
-Figures that depend on the moment (stale deals, overdue tasks), top companies (a company
-dimension would make the buckets as many as the won deals) and the drill-down lists stay on the
-source rows, with covering partial indexes.
+Figures that depend on the moment (stale deals, overdue tasks), the top companies of a filtered
+slice (a company dimension next to owner and pipeline would make the buckets as many as the won
+deals) and the drill-down lists stay on the source rows, with covering partial indexes.
 
 Visibility. Deal visibility is decided by the deal's owner (`visibility.owner_scope`), so
 filtering the buckets with the same condition on their owner gives exactly the visible deals.
@@ -51,12 +54,15 @@ owner has.
 Bulk writes (user reassignment, the CSV import, currency rates, a change of the stage order,
 the deletion of a stage or lead source) collect the (owner, month) keys they touch, before and
 after, and call `refresh_deals` / `refresh_activities`, which delete those buckets (and the
-stage-flow periods around those months, and the owners' open buckets) and recompute them from
-the source rows in the same transaction. A change of the reporting time zone or of the
-fiscal-year start rebuilds everything. On PostgreSQL the writes and refreshes of one owner's
-buckets are serialized by an advisory lock, so two transactions cannot both insert the same
-bucket. `differences` recounts everything and compares (the nightly job repairs and logs any
-difference, and a delta that finds its bucket missing logs it and leaves it to that job);
+stage-flow periods around those months, the owners' open buckets, and every company's
+buckets of those months, quarters and years) and recompute them from the source rows in the
+same transaction. A change of the reporting time zone or of the fiscal-year start rebuilds
+everything. On PostgreSQL the writes and refreshes of one owner's buckets are serialized by an
+advisory lock, so two transactions cannot both insert the same bucket. The company buckets have
+no owner: a write takes a shared lock on all of them and an exclusive one on its companies, a
+refresh an exclusive lock on all. A deleted company takes its buckets with it (its deals keep
+no company). `differences` recounts everything and compares (the nightly job repairs and logs
+any difference, and a delta that finds its bucket missing logs it and leaves it to that job);
 `salesdesk rollups-rebuild` rebuilds from scratch.
 
 The buckets are in the organization's reporting time zone, the zone `Slice.for_period` uses
@@ -99,6 +105,7 @@ from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.activities.models import Activity
 from salesdesk.analytics.models import (
     ActivityRollup,
+    CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
     OpenDealRollup,
@@ -111,6 +118,8 @@ logger = logging.getLogger(__name__)
 
 Key = tuple[int | None, datetime.date]  # (owner id, first day of the month)
 LOCK_CLASS = 7301  # pg_advisory_xact_lock(LOCK_CLASS, owner id): one refresher per owner
+COMPANY_LOCK_CLASS = 7302  # (COMPANY_LOCK_CLASS, company id): one writer per company bucket
+COMPANIES_LOCK_CLASS = 7303  # (COMPANIES_LOCK_CLASS, 0): shared by writers, a refresh's alone
 BATCH = 5000
 CYCLE = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
 DEAL_FIELDS = (
@@ -128,6 +137,7 @@ ACTIVITY_FIELDS = ("month", "owner_id", "kind")
 FLOW_FIELDS = ("kind", "start", "owner_id", "pipeline_id", "stage_id")
 TOTALS_FIELDS = ("month", "owner_id", "event", "pipeline_id")
 OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id", "expected_month", "is_commit")
+COMPANY_FIELDS = ("kind", "start", "company_id")
 FLOW_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
 MONTHS_OF_KIND = {1: PeriodKind.MONTH, 3: PeriodKind.QUARTER, 12: PeriodKind.YEAR}
 
@@ -401,6 +411,32 @@ def flow_buckets(moves: QuerySet[StageChange], zone, fsm: int) -> dict[tuple, di
     return buckets
 
 
+def company_buckets(
+    deals: QuerySet[Deal], zone, fsm: int, kinds: Iterable[str] = FLOW_KINDS
+) -> dict[tuple, dict]:
+    """Bucket key (kind, period start, company) → count and amount of the deals among `deals`
+    won in that period, for the period `kinds` asked (one query grouped by company and month;
+    a quarter or a year is the sum of its months)."""
+    rows = (
+        deals.filter(status=Deal.Status.WON, closed_at__isnull=False, company__isnull=False)
+        .annotate(month=_month("closed_at", zone))
+        .order_by()
+        .values_list("company_id", "month")
+        .annotate(count=Count("id"), amount=Sum("amount_base"))
+    )
+    buckets: dict[tuple, dict] = {}
+    starts: dict[tuple, datetime.date] = {}
+    for company_id, month, count, amount in rows.iterator(chunk_size=BATCH):
+        for kind in kinds:
+            start = starts.get((kind, month))
+            if start is None:
+                start = starts[kind, month] = period_containing(month, kind, fsm).start
+            bucket = buckets.setdefault((kind, start, company_id), {"count": 0, "amount": 0})
+            bucket["count"] += count
+            bucket["amount"] += amount
+    return buckets
+
+
 def totals_buckets(buckets: dict[tuple, dict]) -> dict[tuple, dict]:
     """`deal_buckets` summed to (month, owner, event, pipeline)."""
     totals: dict[tuple, dict] = {}
@@ -494,6 +530,21 @@ def _lock(owner_ids: Iterable[int | None]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, owner_id])
 
 
+def _lock_companies(company_ids: Iterable[int] | None) -> None:
+    """Serialize writers of the same company buckets (`company_ids`), and every writer with a
+    refresh of the company buckets (None: the refresh itself). Taken after the owners' locks,
+    always in this order, so two transactions cannot wait for each other."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if company_ids is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [COMPANIES_LOCK_CLASS])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [COMPANIES_LOCK_CLASS])
+        for company_id in sorted(set(company_ids)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COMPANY_LOCK_CLASS, company_id])
+
+
 # --- Refreshing ----------------------------------------------------------------------------
 
 
@@ -522,6 +573,7 @@ def refresh_deals(
     _write(DealTotalsRollup, totals_buckets(buckets), TOTALS_FIELDS)
     if flows:
         _refresh_flows(keys, zone, cal.fiscal_start_month, set(flow_stages))
+    _refresh_companies({month for _, month in keys}, cal)
     # What is open now, for every owner touched (whatever the months).
     owners = _owner_condition(owner_id for owner_id, _ in keys)
     OpenDealRollup.objects.filter(owners).delete()
@@ -560,6 +612,38 @@ def _refresh_flows(keys: set[Key], zone, fsm: int, stages: set[int]) -> None:
     _write(StageFlowRollup, buckets, FLOW_FIELDS)
 
 
+def _refresh_companies(months: set[datetime.date], cal: Calendar) -> None:
+    """Recount the company buckets of `months` from the deals won in them (every owner: the
+    buckets have none), then the quarters and years around them from their months."""
+    zone, fsm = cal.zone, cal.fiscal_start_month
+    _lock_companies(None)
+    CompanyWonRollup.objects.filter(kind=PeriodKind.MONTH, start__in=months).delete()
+    won = reduce(
+        or_,
+        (
+            Q(closed_at__gte=start, closed_at__lt=end)
+            for start, end in (month_bounds(month, zone) for month in sorted(months))
+        ),
+    )
+    buckets = company_buckets(Deal.objects.filter(won), zone, fsm, [PeriodKind.MONTH])
+    _write(CompanyWonRollup, buckets, COMPANY_FIELDS)
+    periods = {
+        period_containing(month, kind, fsm)
+        for month in months
+        for kind in (PeriodKind.QUARTER, PeriodKind.YEAR)
+    }
+    table = connection.ops.quote_name(CompanyWonRollup._meta.db_table)
+    with connection.cursor() as cursor:
+        for period in sorted(periods, key=lambda period: (period.kind, period.start)):
+            CompanyWonRollup.objects.filter(kind=period.kind, start=period.start).delete()
+            cursor.execute(
+                f'INSERT INTO {table} ("kind", "start", "company_id", "count", "amount")'  # noqa: S608
+                f' SELECT %s, %s, "company_id", SUM("count"), SUM("amount") FROM {table}'
+                ' WHERE "kind" = %s AND "start" >= %s AND "start" < %s GROUP BY "company_id"',
+                [str(period.kind), period.start, str(PeriodKind.MONTH), period.start, period.end],
+            )
+
+
 @transaction.atomic(savepoint=False)
 def refresh_activities(keys: Iterable[Key], zone=None) -> None:
     """Recompute the activity buckets of `keys` from the activities."""
@@ -596,6 +680,7 @@ SUMS = {
     StageFlowRollup: ("count", "amount"),
     OpenDealRollup: ("count", "amount"),
     ActivityRollup: ("count",),
+    CompanyWonRollup: ("count", "amount"),
 }
 KEY_FIELDS = {
     DealRollup: DEAL_FIELDS,
@@ -603,6 +688,7 @@ KEY_FIELDS = {
     StageFlowRollup: FLOW_FIELDS,
     OpenDealRollup: OPEN_FIELDS,
     ActivityRollup: ACTIVITY_FIELDS,
+    CompanyWonRollup: COMPANY_FIELDS,
 }
 
 
@@ -632,8 +718,8 @@ class DealChange:
         self.history.append((stage.pk, stage.pipeline_id, stage.position, at))
 
     def share(self, deal: Deal) -> Share:
-        """What the deal adds to each bucket, as `deal_buckets`, `open_buckets` and
-        `flow_buckets` count it."""
+        """What the deal adds to each bucket, as `deal_buckets`, `open_buckets`,
+        `flow_buckets` and `company_buckets` count it."""
         zone, fsm = self.calendar.zone, self.calendar.fiscal_start_month
         positions = {stage: position for stage, _, position, _ in self.history}
         position = positions.get(deal.stage_id)
@@ -656,6 +742,11 @@ class DealChange:
             _add(share, DealTotalsRollup, closed, amount, cycle)
             closed += (deal.lead_source_id, None if is_won else deal.lost_reason_id)
             _add(share, DealRollup, (*closed, None, None, False), amount, cycle)
+            if is_won and deal.company_id is not None:
+                month = month_of(deal.closed_at, zone)
+                for kind in FLOW_KINDS:
+                    key = (kind, period_containing(month, kind, fsm).start, deal.company_id)
+                    _add(share, CompanyWonRollup, key, amount)
         if deal.status == Deal.Status.OPEN:
             _add(share, OpenDealRollup, open_key(deal), amount)
         for stage_id, pipeline_id, _, at in self.history:
@@ -727,10 +818,11 @@ def apply_difference(before: Share, after: Share) -> None:
             changes.append((model, key, difference))
     if not changes:
         return
-    owners = [
-        dict(zip(KEY_FIELDS[model], key, strict=True))["owner_id"] for model, key, _ in changes
-    ]
-    _lock(owners)
+    keys = [dict(zip(KEY_FIELDS[model], key, strict=True)) for model, key, _ in changes]
+    _lock(key["owner_id"] for key in keys if "owner_id" in key)
+    companies = [key["company_id"] for key in keys if "company_id" in key]
+    if companies:
+        _lock_companies(companies)
     for model, key, difference in changes:
         _add_to_bucket(model, key, dict(zip(SUMS[model], difference, strict=True)))
 
@@ -759,7 +851,7 @@ def rebuild(zone=None) -> dict[str, int]:
     """Recompute every bucket from scratch; returns the number of buckets written."""
     zone = _zone(zone)
     _lock_everything()
-    for model in (DealRollup, DealTotalsRollup, OpenDealRollup, ActivityRollup, StageFlowRollup):
+    for model in KEY_FIELDS:
         model.objects.all().delete()
     deals = deal_buckets(Deal.objects.all(), Deal.objects.all(), zone)
     _write(DealRollup, deals, DEAL_FIELDS)
@@ -769,10 +861,13 @@ def rebuild(zone=None) -> dict[str, int]:
     _write(ActivityRollup, activities, ACTIVITY_FIELDS)
     flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
     _write(StageFlowRollup, flows, FLOW_FIELDS)
+    companies = company_buckets(Deal.objects.all(), zone, fiscal_start_month())
+    _write(CompanyWonRollup, companies, COMPANY_FIELDS)
     return {
         "deal_buckets": len(deals),
         "activity_buckets": len(activities),
         "flow_buckets": len(flows),
+        "company_buckets": len(companies),
     }
 
 
@@ -781,7 +876,8 @@ def _lock_everything() -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "LOCK TABLE analytics_dealrollup, analytics_dealtotalsrollup,"
-                " analytics_opendealrollup, analytics_activityrollup, analytics_stageflowrollup"
+                " analytics_opendealrollup, analytics_activityrollup, analytics_stageflowrollup,"
+                " analytics_companywonrollup"
             )
 
 
@@ -827,6 +923,13 @@ def differences(zone=None) -> dict[str, set[Key]]:
     flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
     stored_flows = _stored(StageFlowRollup, StageFlowRollup.objects.all(), FLOW_FIELDS, money)
     result["deals"] |= {(key[2], key[1]) for key in _wrong(flows, stored_flows)}
+    # A company bucket has no owner: any key of its first month recounts it (and the periods
+    # around that month), whichever owner it names.
+    companies = company_buckets(Deal.objects.all(), zone, fiscal_start_month())
+    stored_companies = _stored(
+        CompanyWonRollup, CompanyWonRollup.objects.all(), COMPANY_FIELDS, money
+    )
+    result["deals"] |= {(None, key[1]) for key in _wrong(companies, stored_companies)}
     stored_activities = _stored(
         ActivityRollup, ActivityRollup.objects.all(), ACTIVITY_FIELDS, ("count",)
     )
@@ -938,6 +1041,18 @@ def activity_rows(slice_) -> QuerySet[ActivityRollup]:
     return ActivityRollup.objects.filter(
         visibility.owner_scope(slice_.actor), _slice_filters(slice_)
     )
+
+
+def company_rows(slice_, period) -> QuerySet[CompanyWonRollup] | None:
+    """The company buckets of `period`, when they answer the slice (which covers it): no
+    pipeline, team or owner filter, and an actor who sees every deal. Else None."""
+    if (slice_.pipeline_id, slice_.team_id, slice_.owner_id) != (None, None, None):
+        return None
+    if visibility.owner_scope(slice_.actor):  # a condition: not every deal
+        return None
+    if not covers(slice_) or (slice_.start_date, slice_.end_date) != (period.start, period.end):
+        return None
+    return CompanyWonRollup.objects.filter(kind=period.kind, start=period.start)
 
 
 def flow_kind(slice_) -> str | None:

@@ -28,6 +28,8 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from salesdesk.analytics import metrics, revenue
 from salesdesk.goals.periods import Period, period_parse
@@ -413,6 +415,55 @@ def test_lost_reasons_and_top_companies(world):
     # The manager does not see carol's deal for Gamma
     manager = revenue.top_companies(slice_for(world, world.cast.manager))
     assert [row.name for row in manager] == ["Acme"]
+
+
+def _top_companies_sql(slice_, period) -> tuple[list, str]:
+    with CaptureQueriesContext(connection) as captured:
+        rows = revenue.top_companies(slice_, period=period)
+    return rows, " ".join(query["sql"] for query in captured.captured_queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["fy2026-q1", "2026-05", "fy2026"])
+def test_top_companies_of_a_whole_period_are_read_from_the_company_buckets(world, key):
+    period = period_parse(key, FSM)
+    slice_ = slice_for(world, period=period)
+    rows, sql = _top_companies_sql(slice_, period)
+    assert "analytics_companywonrollup" in sql
+    assert "pipeline_deal" not in sql
+    # the same ranking as from the won deals themselves
+    assert rows == revenue.top_companies(slice_)
+    assert rows  # every period here has wins
+
+
+@pytest.mark.django_db
+def test_top_companies_of_the_quarter_from_the_buckets_equal_the_hand_count(world):
+    rows, _ = _top_companies_sql(slice_for(world), world.period)
+    assert rows == [
+        revenue.NamedTotals(world.gamma.pk, "Gamma", totals(1, "8000.00")),
+        revenue.NamedTotals(world.acme.pk, "Acme", totals(2, "2900.00")),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("actor", "filters"),
+    [("manager", {}), ("admin", {"team_id": "alice_team"}), ("admin", {"owner_id": "alice"})],
+)
+def test_top_companies_of_a_filtered_or_partial_view_are_ranked_from_the_deals(
+    world, actor, filters
+):
+    cast = world.cast
+    values = {"alice_team": cast.alice.team_id, "alice": cast.alice.pk}
+    slice_ = slice_for(
+        world, getattr(cast, actor), **{name: values[value] for name, value in filters.items()}
+    )
+    rows, sql = _top_companies_sql(slice_, world.period)
+    assert "analytics_companywonrollup" not in sql
+    assert rows == revenue.top_companies(slice_)
+    # A slice that is not the period asked for (here: one day short) is not read from them
+    short = slice_.with_range(slice_.start, slice_.end - datetime.timedelta(days=1))
+    assert "analytics_companywonrollup" not in _top_companies_sql(short, world.period)[1]
 
 
 # --- Drill-down sets equal the figures ----------------------------------------------------------

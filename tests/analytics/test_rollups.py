@@ -6,12 +6,14 @@ Here the rollups follow the services only: the direct-write hook the other dashb
 """
 
 import datetime
+import importlib
 import logging
 import random
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -23,17 +25,21 @@ from salesdesk.analytics import revenue, rollups, tasks
 from salesdesk.analytics.metrics import Slice
 from salesdesk.analytics.models import (
     ActivityRollup,
+    CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
     StageFlowRollup,
 )
 from salesdesk.core.models import CurrencyRate
+from salesdesk.crm import services as crm_services
+from salesdesk.crm.models import Company
 from salesdesk.crm.transfer import import_run
 from salesdesk.goals.periods import Period, PeriodKind
 from salesdesk.pipeline import services as deal_services
 from salesdesk.pipeline.models import Deal, StageChange
 from tests.factories import (
     ActivityFactory,
+    CompanyFactory,
     DealFactory,
     LeadSourceFactory,
     LostReasonFactory,
@@ -73,6 +79,7 @@ def world_fixture(cast, pipeline, org, monkeypatch):
         pipelines = [pipeline, other]
         sources = [None, LeadSourceFactory(name="Web"), LeadSourceFactory(name="Referral")]
         reasons = [LostReasonFactory(name="Price"), LostReasonFactory(name="Timing")]
+        companies = [None, *(CompanyFactory(name=name) for name in ("Acme", "Beta", "Gamma"))]
         now = at(2026, 3, 15, 12)
 
     world = World()
@@ -93,6 +100,7 @@ def seed(world, rng: random.Random, deals: int = 30, activities: int = 60) -> No
             stage=stage,
             amount=D(rng.randrange(100, 90_000)) / 10,
             lead_source=rng.choice(world.sources),
+            company=rng.choice(world.companies),
             created_at=created,
             status=status,
             closed_at=None if status == "open" else closed,
@@ -110,6 +118,13 @@ def seed(world, rng: random.Random, deals: int = 30, activities: int = 60) -> No
             owner=rng.choice([*world.reps, None]), kind=kind, occurred_at=occurred, done_at=done
         )
     rollups.rebuild()
+
+
+def _a_company(world, rng: random.Random):
+    """One of the world's companies that still exists, a new one or none."""
+    if rng.random() < 0.1:
+        return CompanyFactory()
+    return rng.choice([None, *Company.objects.filter(pk__in=[c.pk for c in world.companies if c])])
 
 
 def a_moment(rng: random.Random) -> datetime.datetime:
@@ -151,6 +166,9 @@ def random_change(world, rng: random.Random) -> str:
             "activity_delete",
             "rate",
             "reassign",
+            "company",
+            "company",
+            "company_delete",
         ]
     )
     if action == "create" or deal is None:
@@ -164,6 +182,7 @@ def random_change(world, rng: random.Random) -> str:
             amount=D(rng.randrange(0, 50_000)),
             currency=rng.choice(["EUR", "USD"]),
             lead_source=rng.choice(world.sources),
+            company=_a_company(world, rng),
         )
         return "create"
     if action == "amount":
@@ -222,6 +241,10 @@ def random_change(world, rng: random.Random) -> str:
         deal_services.currency_rate_set(
             actor=admin, currency="USD", rate=D(rng.randrange(50, 150)) / 100
         )
+    elif action == "company":
+        deal_services.deal_update(actor=admin, deal=deal, company=_a_company(world, rng))
+    elif action == "company_delete" and deal.company_id is not None:
+        crm_services.company_delete(actor=admin, company=deal.company)
     elif action == "reassign":
         from_user, to_user = rng.sample(world.reps, 2)
         account_services.user_reassign_records(actor=admin, from_user=from_user, to_user=to_user)
@@ -242,6 +265,7 @@ def test_rollups_equal_a_full_recount_after_random_changes(world, seed_value):
     assert rollups.differences() == IN_STEP
     assert DealRollup.objects.exists()
     assert ActivityRollup.objects.exists()
+    assert CompanyWonRollup.objects.exists()
     # When ~300 random changes go through the services, in batches
     ran = set()
     for batch in range(15):
@@ -270,6 +294,8 @@ DELTA_PATHS = {
     "activity_update",
     "activity_complete",
     "activity_delete",
+    "company",
+    "company_delete",
 }
 
 
@@ -544,7 +570,8 @@ def test_rebuild_command_recounts_everything(world):
     out = StringIO()
     call_command("rollups-rebuild", stdout=out)
     assert (_buckets(), _buckets(ActivityRollup)) == expected
-    assert "stage-flow buckets written" in out.getvalue()
+    assert "stage-flow and" in out.getvalue()
+    assert "company buckets written" in out.getvalue()
     assert rollups.differences() == IN_STEP
 
 
@@ -588,4 +615,90 @@ def test_fiscal_year_change_recounts_the_stage_flow_periods(world, deal):
         ("quarter", datetime.date(2025, 11, 1)),
         ("year", datetime.date(2025, 2, 1)),
     }
+    assert rollups.differences() == IN_STEP
+
+
+def _company_buckets() -> dict:
+    return {
+        (kind, start, company): (count, amount)
+        for kind, start, company, count, amount in CompanyWonRollup.objects.values_list(
+            *rollups.COMPANY_FIELDS, "count", "amount"
+        )
+    }
+
+
+@pytest.mark.django_db
+def test_company_buckets_follow_wins_company_changes_and_deletion(world, deal):
+    admin = world.cast.admin
+    acme, beta = world.companies[1], world.companies[2]
+    deal_services.deal_update(actor=admin, deal=deal, company=acme)
+    assert _company_buckets() == {}  # open: nothing won
+    # Won on 1 March 04:30 UTC: still 28 February in New York (fiscal years from January)
+    world.now = at(2026, 3, 1, 4, 30)
+    deal_services.deal_win(actor=admin, deal=deal)
+    won = (1, D("1000.00"))
+    assert _company_buckets() == {
+        ("month", FEB, acme.pk): won,
+        ("quarter", JAN, acme.pk): won,
+        ("year", JAN, acme.pk): won,
+    }
+    # A second win for Acme in March adds to its quarter and year
+    other = deal_services.deal_create(
+        actor=admin, title="More", owner=world.cast.bob, amount=D("500"), company=acme
+    )
+    world.now = at(2026, 3, 20)
+    deal_services.deal_win(actor=admin, deal=other)
+    assert _company_buckets() == {
+        ("month", FEB, acme.pk): won,
+        ("month", MAR, acme.pk): (1, D("500.00")),
+        ("quarter", JAN, acme.pk): (2, D("1500.00")),
+        ("year", JAN, acme.pk): (2, D("1500.00")),
+    }
+    # Moving the first deal to Beta moves its share; deleting Beta takes its buckets away
+    deal_services.deal_update(actor=admin, deal=Deal.objects.get(pk=deal.pk), company=beta)
+    assert _company_buckets()[("quarter", JAN, beta.pk)] == won
+    assert _company_buckets()[("quarter", JAN, acme.pk)] == (1, D("500.00"))
+    crm_services.company_delete(actor=admin, company=beta)
+    assert {key[2] for key in _company_buckets()} == {acme.pk}
+    # Reopening the second deal empties Acme's buckets
+    deal_services.deal_reopen(actor=admin, deal=Deal.objects.get(pk=other.pk))
+    assert _company_buckets() == {}
+    assert rollups.differences() == IN_STEP
+
+
+@pytest.mark.django_db
+def test_company_buckets_are_recounted_by_a_bulk_refresh_and_repaired(world, deal):
+    admin = world.cast.admin
+    acme = world.companies[1]
+    deal_services.deal_update(actor=admin, deal=deal, company=acme, currency="USD")
+    deal_services.deal_win(actor=admin, deal=Deal.objects.get(pk=deal.pk))
+    assert _company_buckets()[("year", JAN, acme.pk)] == (1, D("900.00"))
+    # A new dollar rate recounts the buckets of the months it touched, and their periods
+    deal_services.currency_rate_set(actor=admin, currency="USD", rate=D("1.20"))
+    assert set(_company_buckets().values()) == {(1, D("1200.00"))}
+    # A lost month bucket and a wrong year are found and repaired by the nightly check
+    CompanyWonRollup.objects.filter(kind="month").delete()
+    CompanyWonRollup.objects.filter(kind="year").update(count=5)
+    assert rollups.differences()["deals"]
+    tasks.rollups_verify_nightly.call_local()
+    assert _company_buckets() == {
+        ("month", MAR, acme.pk): (1, D("1200.00")),
+        ("quarter", JAN, acme.pk): (1, D("1200.00")),
+        ("year", JAN, acme.pk): (1, D("1200.00")),
+    }
+    assert rollups.differences() == IN_STEP
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_the_company_buckets_of_deals_already_won(world):
+    # Given a history won before the company buckets existed
+    seed(world, random.Random(11))
+    expected = _company_buckets()
+    assert expected
+    CompanyWonRollup.objects.all().delete()
+    # When the migration that creates them runs its data step
+    migration = importlib.import_module("salesdesk.analytics.migrations.0004_company_won_rollup")
+    migration.count_won_deals(django_apps, None)
+    # Then they equal a recount
+    assert _company_buckets() == expected
     assert rollups.differences() == IN_STEP

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         else:
             written = rollups.rebuild()
             outcome = (
-                f"{written['deal_buckets']:,} deal, {written['activity_buckets']:,} activity and"
-                f" {written['flow_buckets']:,} stage-flow buckets written"
+                f"{written['deal_buckets']:,} deal, {written['activity_buckets']:,} activity,"
+                f" {written['flow_buckets']:,} stage-flow and {written['company_buckets']:,}"
+                " company buckets written"
             )
         self.stdout.write(f"{outcome} in {time.perf_counter() - started:.1f} s")
