@@ -10,6 +10,23 @@ from salesdesk.activities.models import Activity
 from salesdesk.goals.periods import Period, PeriodKind, months_between, period_of
 
 
+def ramp_share(ramp: list[int] | None, ramp_start, period: Period) -> Decimal:
+    """The share (0 to 1) of a full target that applies in `period` under a ramp of monthly
+    percentages from `ramp_start` (100% after it; the whole target without a ramp)."""
+    if not ramp or ramp_start is None:
+        return Decimal(1)
+    percents = []
+    for month in period.months():
+        index = months_between(ramp_start, month.start)
+        if index < 0:
+            percents.append(0)
+        elif index < len(ramp):
+            percents.append(ramp[index])
+        else:
+            percents.append(100)
+    return Decimal(sum(percents)) / Decimal(100 * len(percents))
+
+
 class Goal(models.Model):
     """A target for one rep or one team over one fiscal period, on one metric.
 
@@ -110,18 +127,7 @@ class Goal(models.Model):
 
     def ramp_share(self, period: Period) -> Decimal:
         """The share (0 to 1) of the full target that applies in `period`, by its months."""
-        if not self.ramp or self.ramp_start is None:
-            return Decimal(1)
-        percents = []
-        for month in period.months():
-            index = months_between(self.ramp_start, month.start)
-            if index < 0:
-                percents.append(0)
-            elif index < len(self.ramp):
-                percents.append(self.ramp[index])
-            else:
-                percents.append(100)
-        return Decimal(sum(percents)) / Decimal(100 * len(percents))
+        return ramp_share(self.ramp, self.ramp_start, period)
 
     def effective_target(self, period: Period) -> Decimal | None:
         """The target after the ramp, rounded to cents (None for a team goal without one)."""

@@ -29,7 +29,7 @@ from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.analytics import metrics, rollups
 from salesdesk.analytics.models import DealRollup
-from salesdesk.goals.models import Goal
+from salesdesk.goals.models import Goal, ramp_share
 from salesdesk.goals.periods import (
     MONTHS_IN,
     Period,
@@ -449,7 +449,24 @@ def _parts(period: Period) -> list[Period]:
     return [first.shifted(i) for i in range(count)]
 
 
-def _derive(goals: list[Goal], period: Period, fallback=None) -> Decimal | None:
+_TARGET_FIELDS = ("period_kind", "period_start", "target", "ramp", "ramp_start")
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What `_derive` reads of a goal: read as plain values, since a page sums hundreds."""
+
+    period_kind: str
+    period_start: datetime.date
+    target: Decimal | None
+    ramp: list[int] | None
+    ramp_start: datetime.date | None
+
+    def ramp_share(self, period: Period) -> Decimal:
+        return ramp_share(self.ramp, self.ramp_start, period)
+
+
+def _derive(goals: list[Goal | _Target], period: Period, fallback=None) -> Decimal | None:
     """One owner's target over `period` from its goals (see `target_total`); `fallback`
     gives a team's members' sum where the team has no target of its own."""
     for goal in goals:
@@ -507,16 +524,21 @@ def target_totals(
         goals = goals.filter(Q(team_id=team_id) | Q(user__team_id=team_id, user__is_active=True))
     else:
         goals = goals.filter(Q(team__isnull=False) | Q(user__is_active=True))
-    goals = list(goals.select_related("user").order_by("period_start", "pk"))
+    rows = goals.order_by("period_start", "pk").values_list(
+        "user_id", "team_id", "user__team_id", *_TARGET_FIELDS
+    )
 
     by_user, by_team, members = defaultdict(list), defaultdict(list), defaultdict(set)
-    for goal in goals:
-        if goal.team_id:
-            by_team[goal.team_id].append(goal)
+    team_of = {}  # a goal's rep → the rep's team
+    for goal_user_id, goal_team_id, user_team_id, *fields in rows:
+        goal = _Target(*fields)
+        if goal_team_id:
+            by_team[goal_team_id].append(goal)
         else:
-            by_user[goal.user_id].append(goal)
-            if goal.user.team_id and user_id is None:
-                members[goal.user.team_id].add(goal.user_id)
+            by_user[goal_user_id].append(goal)
+            team_of[goal_user_id] = user_team_id
+            if user_team_id and user_id is None:
+                members[user_team_id].add(goal_user_id)
 
     def team_target(team: int, period: Period) -> Decimal | None:
         def members_sum(part: Period) -> Decimal | None:
@@ -531,7 +553,7 @@ def target_totals(
             value = team_target(team_id, period)
         else:
             teams = set(by_team) | set(members)
-            teamless = [user for user, found in by_user.items() if not found[0].user.team_id]
+            teamless = [user for user in by_user if not team_of[user]]
             value = _sum(
                 [team_target(team, period) for team in sorted(teams)]
                 + [_derive(by_user[user], period) for user in sorted(teamless)]
