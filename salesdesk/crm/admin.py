@@ -4,6 +4,9 @@ from django.db import models
 from salesdesk.core.admin import ReadOnlyAdmin
 from salesdesk.crm.models import Company, Contact, ContactEmail, ContactPhone, Tag
 
+# Addresses typed without a scheme get https://, Django 6's default.
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
@@ -16,7 +19,7 @@ class CompanyAdmin(ReadOnlyAdmin):
     list_display = ["name", "domain", "industry", "country", "owner"]
     list_select_related = ["owner"]
     search_fields = ["name", "domain"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default
+    formfield_overrides = URL_FIELDS
 
 
 class ContactEmailInline(admin.TabularInline):
@@ -35,3 +38,4 @@ class ContactAdmin(ReadOnlyAdmin):
     list_select_related = ["company", "owner"]
     search_fields = ["first_name", "last_name", "emails__email"]
     inlines = [ContactEmailInline, ContactPhoneInline]
+    formfield_overrides = URL_FIELDS
