@@ -31,6 +31,7 @@ from django.test.utils import CaptureQueriesContext, override_settings  # noqa: 
 from pages import PLAIN_STATIC, percentile, pick_user  # noqa: E402
 
 from salesdesk.accounts.models import Role, User  # noqa: E402
+from salesdesk.core.startup import freeze_loaded_objects  # noqa: E402
 from salesdesk.pipeline.models import Deal  # noqa: E402
 
 TARGET_MS = 150
@@ -102,6 +103,7 @@ def main() -> None:
         "--only", action="append", help="measure only pages whose path contains this (repeatable)"
     )
     arguments = parser.parse_args()
+    freeze_loaded_objects()  # as every web worker does (salesdesk/wsgi.py)
 
     users = {role: pick_user(role, None) for role in (Role.REP, Role.MANAGER, Role.ADMIN)}
     rep = users[Role.REP]

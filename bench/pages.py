@@ -30,6 +30,7 @@ from django.test.utils import CaptureQueriesContext, override_settings  # noqa: 
 
 from salesdesk.accounts import visibility  # noqa: E402
 from salesdesk.accounts.models import Role, User  # noqa: E402
+from salesdesk.core.startup import freeze_loaded_objects  # noqa: E402
 from salesdesk.crm.models import Company, Contact  # noqa: E402
 from salesdesk.pipeline.models import Deal  # noqa: E402
 
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--manager", help="e-mail of the manager")
     parser.add_argument("--admin", help="e-mail of the admin")
     arguments = parser.parse_args()
+    freeze_loaded_objects()  # as every web worker does (salesdesk/wsgi.py)
 
     users = {
         "rep": pick_user(Role.REP, arguments.rep),
