@@ -129,7 +129,24 @@ class DealRollup(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["owner", "month"], name="dealrollup_owner_idx"),
-            models.Index(fields=["month", "event"], name="dealrollup_month_idx"),
+            # Covering: a quarter of the whole organization (33,000 buckets on 1M deals) is
+            # summed by lead source, lost reason and funnel stage from the index alone.
+            models.Index(
+                fields=["month", "event"],
+                include=[
+                    "owner",
+                    "pipeline",
+                    "lead_source",
+                    "lost_reason",
+                    "stage",
+                    "furthest",
+                    "is_won",
+                    "count",
+                    "amount",
+                    "cycle",
+                ],
+                name="dealrollup_month_cover_idx",
+            ),
         ]
 
     def __str__(self) -> str:
