@@ -5,20 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0004_company_won_rollup'),
-        ('pipeline', '0009_deal_open_owner_index_covers_review'),
+        ("analytics", "0004_company_won_rollup"),
+        ("pipeline", "0009_deal_open_owner_index_covers_review"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='dealrollup',
-            name='dealrollup_month_idx',
+            model_name="dealrollup",
+            name="dealrollup_month_idx",
         ),
         migrations.AddIndex(
-            model_name='dealrollup',
-            index=models.Index(fields=['month', 'event'], include=('owner', 'pipeline', 'lead_source', 'lost_reason', 'stage', 'furthest', 'is_won', 'count', 'amount', 'cycle'), name='dealrollup_month_cover_idx'),
+            model_name="dealrollup",
+            index=models.Index(
+                fields=["month", "event"],
+                include=(
+                    "owner",
+                    "pipeline",
+                    "lead_source",
+                    "lost_reason",
+                    "stage",
+                    "furthest",
+                    "is_won",
+                    "count",
+                    "amount",
+                    "cycle",
+                ),
+                name="dealrollup_month_cover_idx",
+            ),
         ),
     ]
