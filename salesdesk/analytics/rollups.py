@@ -530,19 +530,23 @@ def _lock(owner_ids: Iterable[int | None]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, owner_id])
 
 
-def _lock_companies(company_ids: Iterable[int] | None) -> None:
-    """Serialize writers of the same company buckets (`company_ids`), and every writer with a
-    refresh of the company buckets (None: the refresh itself). Taken after the owners' locks,
-    always in this order, so two transactions cannot wait for each other."""
+def _lock_companies(company_ids: Iterable[int]) -> None:
+    """Serialize writers of the same company buckets; shared with other writers, exclusive
+    against a refresh (`_lock_all_companies`). Taken after the owners' locks, always in this
+    order, so two transactions cannot wait for each other."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        if company_ids is None:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [COMPANIES_LOCK_CLASS])
-            return
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [COMPANIES_LOCK_CLASS])
         for company_id in sorted(set(company_ids)):
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COMPANY_LOCK_CLASS, company_id])
+
+
+def _lock_all_companies() -> None:
+    """A refresh of the company buckets: alone, after the writers in progress."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [COMPANIES_LOCK_CLASS])
 
 
 # --- Refreshing ----------------------------------------------------------------------------
@@ -616,7 +620,7 @@ def _refresh_companies(months: set[datetime.date], cal: Calendar) -> None:
     """Recount the company buckets of `months` from the deals won in them (every owner: the
     buckets have none), then the quarters and years around them from their months."""
     zone, fsm = cal.zone, cal.fiscal_start_month
-    _lock_companies(None)
+    _lock_all_companies()
     CompanyWonRollup.objects.filter(kind=PeriodKind.MONTH, start__in=months).delete()
     won = reduce(
         or_,
