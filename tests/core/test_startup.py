@@ -21,7 +21,8 @@ def test_freezing_leaves_the_collector_only_what_requests_create(unfrozen):
     tracked_before = len(gc.get_objects())
     frozen = freeze_loaded_objects()
     # Everything loaded so far is out of the collector's generations
-    assert frozen == gc.get_freeze_count()
+    # (the count can only shrink afterwards: a frozen object freed leaves it)
+    assert 0 < gc.get_freeze_count() <= frozen
     assert frozen >= tracked_before // 2
     assert len(gc.get_objects()) < tracked_before // 100
     # while new objects are still tracked and collected
