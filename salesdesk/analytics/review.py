@@ -26,6 +26,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Window,
+    prefetch_related_objects,
 )
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -132,15 +133,17 @@ def _bounded(queryset: QuerySet, limit: int, *, amount: str | None = None) -> tu
 
 
 def _open_deals_of(actor, rep_id: int, now: datetime.datetime) -> QuerySet[Deal]:
+    # Companies are read for the rows shown only (`focus_lists`): joined here, they would be
+    # joined for every deal the window functions count.
     slice_ = metrics.Slice(actor=actor, start=now, end=now, owner_id=rep_id)
-    return metrics.open_deals(slice_).select_related("stage", "company")
+    return metrics.open_deals(slice_).select_related("stage")
 
 
 def focus_lists(
     *, actor, rep_id: int, now: datetime.datetime, today: datetime.date, shown: int = FOCUS_SHOWN
 ) -> list[DealList]:
-    """Closing soon by expected value, stale, without a next step, slipping: five queries
-    (one per list, and one for the stages' stale limits)."""
+    """Closing soon by expected value, stale, without a next step, slipping: six queries
+    (one per list, one for the stages' stale limits, one for the companies of the rows)."""
     deals = _open_deals_of(actor, rep_id, now).annotate(weighted=metrics.WEIGHTED_AMOUNT)
     soon = deals.filter(
         expected_close__gte=today,
@@ -183,6 +186,7 @@ def focus_lists(
     for key, title, empty, queryset, amount in lists:
         rows, count, total = _bounded(queryset, shown, amount=amount)
         result.append(DealList(key, title, empty, rows, count, total))
+    prefetch_related_objects([deal for focus in result for deal in focus.rows], "company")
     return result
 
 
@@ -224,7 +228,12 @@ def changes_since(
     slice_ = metrics.Slice(actor=actor, start=since, end=now, owner_id=rep_id)
     through_deal = visibility.owner_scope(actor, owner="deal__owner") & Q(deal__owner_id=rep_id)
     moved = (
-        StageChange.objects.filter(through_deal, at__gte=since, at__lt=now)
+        # A deal's last move set its `stage_entered_at`, and no move is recorded later than
+        # that: deals that entered their stage before `since` have no move since. Read through
+        # `deal_owner_entered_idx`, that leaves the few deals that moved, not all of the rep's.
+        StageChange.objects.filter(
+            through_deal, deal__stage_entered_at__gte=since, at__gte=since, at__lt=now
+        )
         .exclude(from_stage__isnull=True)  # a deal's first stage is its creation, not a move
         .select_related("deal", "from_stage", "to_stage")
         .order_by("-at", "-pk")

@@ -218,6 +218,8 @@ class Deal(models.Model):
             # Recounting one owner's month of the rollups when a deal changes.
             models.Index(fields=["owner", "created_at"], name="deal_owner_created_idx"),
             models.Index(fields=["owner", "closed_at"], name="deal_owner_closed_idx"),
+            # The deals of a rep that moved since the last 1:1 (analytics/review.py).
+            models.Index(fields=["owner", "stage_entered_at"], name="deal_owner_entered_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,17 +4,22 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.analytics import review
 from salesdesk.analytics.models import CoachingNote, Review
 from salesdesk.core.errors import PermissionDenied
+from salesdesk.crm.transfer import import_run
 from salesdesk.goals.models import Goal
+from salesdesk.pipeline import services as deal_services
 from salesdesk.pipeline.models import Deal, StageChange
 from tests.factories import (
     DealFactory,
     GoalFactory,
     LostReasonFactory,
+    PipelineFactory,
+    StageFactory,
     TeamFactory,
     UserFactory,
     record_close_date_change,
@@ -302,6 +307,54 @@ def test_changes_since_the_last_review(cast, history):
         (D(3, 20), D(4, 20))
     ]
     assert [item.count for item in changes.values()] == [1, 1, 1, 1, 1]
+
+
+def test_moves_through_every_write_path_show_as_moved(cast, stages, pipeline):
+    """The moved list reads only deals whose stage was entered since the review: each way a
+    stage changes (a move, a pipeline change, a CSV import) keeps its record within that."""
+    other = PipelineFactory(name="Renewals")
+    StageFactory(pipeline=other, name="Renewal due", position=0)
+    since = timezone.now()
+
+    def created(title: str) -> Deal:
+        return deal_services.deal_create(
+            actor=cast.admin, title=title, owner=cast.alice, pipeline=pipeline, stage=stages["Lead"]
+        )
+
+    moved, switched, imported = created("Moved"), created("Switched"), created("Imported")
+    deal_services.deal_move(actor=cast.admin, deal=moved, stage=stages["Qualified"])
+    deal_services.deal_update(actor=cast.admin, deal=switched, pipeline=other)
+    result = import_run(
+        actor=cast.admin,
+        entity="deals",
+        data=f"id,title,stage\n{imported.pk},Imported,Proposal\n".encode(),
+        dry_run=False,
+    )
+    assert [row.action for row in result.rows] == ["updated"]
+    now = timezone.now()
+
+    changes = {
+        item.key: item
+        for item in review.changes_since(
+            actor=cast.manager, rep_id=cast.alice.pk, since=since, now=now
+        )
+    }
+
+    assert sorted(
+        (row.deal.title, row.from_stage.name, row.to_stage.name) for row in changes["moved"].rows
+    ) == [
+        ("Imported", "Lead", "Proposal"),
+        ("Moved", "Lead", "Qualified"),
+        ("Switched", "Lead", "Renewal due"),
+    ]
+    assert all(change.at <= change.deal.stage_entered_at for change in StageChange.objects.all())
+    # A week later, with the next review held in between, none of them is news.
+    assert (
+        review.changes_since(
+            actor=cast.manager, rep_id=cast.alice.pk, since=now, now=now + 7 * DAY
+        )[0].count
+        == 0
+    )
 
 
 def test_scorecard_starts_a_week_back_without_a_review_and_shows_goals(cast, stages):

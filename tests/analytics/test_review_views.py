@@ -8,10 +8,17 @@ from django.test import Client
 from django.utils import timezone
 
 from salesdesk.accounts.models import OrganizationSettings
+from salesdesk.analytics import review
 from salesdesk.analytics.models import CoachingNote, Review
 from salesdesk.goals.periods import PeriodKind, current_period
 from salesdesk.pipeline.models import CloseDateChange, Deal, StageChange
-from tests.factories import DealFactory, GoalFactory, LostReasonFactory, UserFactory
+from tests.factories import (
+    CompanyFactory,
+    DealFactory,
+    GoalFactory,
+    LostReasonFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -332,13 +339,23 @@ def _busy_rep(rep, stages, count: int) -> None:
     for i in range(count):
         open_deal = DealFactory(
             owner=rep,
+            company=CompanyFactory(),
             stage=stages["Lead"],
             expected_close=today - DAY if i % 2 else today + 5 * DAY,
             stage_entered_at=now - 40 * DAY,
             created_at=now - DAY,
         )
         StageChange.objects.create(
-            deal=open_deal, from_stage=stages["Qualified"], to_stage=stages["Lead"], at=now - DAY
+            deal=open_deal,
+            from_stage=stages["Qualified"],
+            to_stage=stages["Lead"],
+            at=now - 40 * DAY,
+        )
+        moved_deal = DealFactory(
+            owner=rep, company=CompanyFactory(), stage=stages["Lead"], stage_entered_at=now - DAY
+        )
+        StageChange.objects.create(
+            deal=moved_deal, from_stage=stages["Qualified"], to_stage=stages["Lead"], at=now - DAY
         )
         CloseDateChange.objects.create(
             deal=open_deal, from_date=today, to_date=today + 9 * DAY, at=now - DAY
@@ -361,10 +378,17 @@ def test_scorecard_query_count_is_constant(cast, stages, count, django_assert_nu
     _busy_rep(cast.alice, stages, count)
     client = signed_in(cast.manager)
 
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         response = client.get(scorecard_url(cast.alice))
 
     assert response.status_code == 200
+    card = response.context["card"]
+    lists = {item.key: item for item in [*card.focus, *card.changes]}
+    assert lists["moved"].count == count
+    assert lists["stale"].count == count
+    shown_companies = {deal.company.name for deal in lists["stale"].rows}
+    assert len(shown_companies) == min(count, review.FOCUS_SHOWN)
+    assert all(name in response.content.decode() for name in shown_companies)
 
 
 @pytest.mark.parametrize("count", [1, 8])
