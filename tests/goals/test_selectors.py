@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from salesdesk.accounts.models import OrganizationSettings, User
 from salesdesk.activities.models import Activity
+from salesdesk.goals import selectors
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import Period
 from salesdesk.goals.selectors import goal_progress, target_total, target_totals
@@ -60,6 +61,15 @@ def by_goal(progress) -> dict:
     return {item.goal.pk: item for item in progress}
 
 
+@pytest.fixture(params=["owners filtered", "every owner read"])
+def owner_filter(request, monkeypatch):
+    """Goal figures read the rollups of the goals' owners, or of every owner past
+    OWNER_FILTER_LIMIT of them: both give the same figures."""
+    if request.param == "every owner read":
+        monkeypatch.setattr(selectors, "OWNER_FILTER_LIMIT", 0)
+    return request.param
+
+
 @pytest.fixture
 def stages(pipeline) -> dict:
     return {stage.name: stage for stage in pipeline.stages.all()}
@@ -84,7 +94,9 @@ def alices_quarter(cast, stages):
     open_deal(stages["Lead"], cast.alice, "8000", D(2026, 4, 1))  # expected in Q2: out
 
 
-def test_a_reps_revenue_goal_shows_achieved_expected_gap_pace_and_coverage(cast, alices_quarter):
+def test_a_reps_revenue_goal_shows_achieved_expected_gap_pace_and_coverage(
+    cast, alices_quarter, owner_filter
+):
     goal = GoalFactory(user=cast.alice, target=Decimal("10000"))
 
     [progress] = goal_progress(actor=cast.alice, period=Q1, now=HALF_WAY)
@@ -104,7 +116,9 @@ def test_a_reps_revenue_goal_shows_achieved_expected_gap_pace_and_coverage(cast,
     assert progress.coverage_ok is False  # under the default 3x
 
 
-def test_a_deals_won_goal_counts_deals_and_weighs_them_by_probability(cast, alices_quarter):
+def test_a_deals_won_goal_counts_deals_and_weighs_them_by_probability(
+    cast, alices_quarter, owner_filter
+):
     GoalFactory(user=cast.alice, metric=Goal.Metric.DEALS_WON, target=Decimal("5"))
 
     [progress] = goal_progress(actor=cast.admin, period=Q1, now=HALF_WAY)
@@ -188,7 +202,7 @@ def test_a_ramp_lowers_the_target_by_the_months_of_the_period(cast):
     assert progress.gap == Decimal("7500.00")
 
 
-def test_a_team_goal_without_target_adds_up_its_active_members_goals(cast, stages):
+def test_a_team_goal_without_target_adds_up_its_active_members_goals(cast, stages, owner_filter):
     east = cast.alice.team
     team_goal = GoalFactory(team=east, target=None)
     alice_goal = GoalFactory(user=cast.alice, target=Decimal("10000"))
@@ -237,7 +251,7 @@ def test_a_reopened_deal_is_not_achieved_but_expected(cast, stages):
     assert progress.best_case == Decimal("4000.00")
 
 
-def test_a_reassigned_deal_counts_for_its_new_owner_and_team(cast, stages):
+def test_a_reassigned_deal_counts_for_its_new_owner_and_team(cast, stages, owner_filter):
     alice_goal = GoalFactory(user=cast.alice, target=Decimal("10000"))
     carol_goal = GoalFactory(user=cast.carol, target=Decimal("10000"))
     west_goal = GoalFactory(team=cast.carol.team, target=None)
@@ -311,7 +325,7 @@ def test_filters_by_user_team_and_metric(cast):
     assert goals(team_ids=[cast.alice.team_id]) == [east]
 
 
-def test_activities_and_new_deals_goals(cast, stages):
+def test_activities_and_new_deals_goals(cast, stages, owner_filter):
     calls = GoalFactory(
         user=cast.alice, metric=Goal.Metric.ACTIVITIES, activity_kind="call", target=Decimal(10)
     )
@@ -329,6 +343,7 @@ def test_activities_and_new_deals_goals(cast, stages):
         done_at=at(2026, 1, 9),
     )
     ActivityFactory(owner=cast.bob, kind=Activity.Kind.CALL, occurred_at=at(2026, 1, 2))
+    ActivityFactory(owner=cast.carol, kind=Activity.Kind.CALL, occurred_at=at(2026, 1, 2))  # West
     ActivityFactory(owner=cast.alice, kind=Activity.Kind.CALL, occurred_at=at(2026, 4, 2))
     DealFactory(stage=stages["Lead"], owner=cast.alice, created_at=at(2026, 1, 15))
     DealFactory(stage=stages["Lead"], owner=cast.alice, created_at=at(2025, 12, 15))
