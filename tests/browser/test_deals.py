@@ -37,7 +37,11 @@ def test_create_a_deal_for_a_company_and_contact_then_lose_it(page, cast, pipeli
     assert str(deal.expected_close) == "2030-06-30"
 
     # Losing without a reason is refused next to the field; with one it is recorded.
+    # (Under load the page's scripts may still be loading, and the panel still unfolding: the
+    # test waits for both, as a click before then can be lost.)
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.get_by_role("button", name="Mark as lost…").click()
+    page.locator("#lose-panel.collapse.show").wait_for()
     page.get_by_role("button", name="Mark as lost", exact=True).click()
     page.locator("#id_lost_reason_error").get_by_text("Say why the deal was lost.").wait_for()
     assert Deal.objects.get(pk=deal.pk).status == "open"
