@@ -201,6 +201,8 @@ def _activity_before(sender, instance, **kwargs):
     from salesdesk.analytics import rollups
 
     instance._rollup_keys = rollups.stored_activity_keys(instance.pk) if instance.pk else set()
+    stored = Activity.objects.filter(pk=instance.pk).values_list("owner_id", flat=True)
+    instance._rollup_owners = set(stored) if instance.pk else set()
 
 
 def _activity_after(sender, instance, **kwargs):
@@ -210,6 +212,8 @@ def _activity_after(sender, instance, **kwargs):
     if kwargs.get("signal") is not post_delete:
         keys = keys | rollups.activity_keys(instance)
     rollups.refresh_activities(keys)
+    # Open tasks count in no month: their buckets are recounted per owner.
+    rollups.refresh_open_tasks(getattr(instance, "_rollup_owners", set()) | {instance.owner_id})
 
 
 def _recounted(change, instance) -> None:

@@ -350,8 +350,9 @@ def user_reassign_records(*, actor: User, from_user: User, to_user: User) -> dic
             )
         moved[kind] = queryset.update(owner=to_user)
     rollups.refresh_deals(keys, zone)
-    # Open tasks count nowhere yet (a task counts when done): no activity bucket changes.
+    # An open task counts in its owner's open-task buckets only (in a month once done).
     moved["tasks"] = Activity.objects.filter(
         owner=from_user, kind=Activity.Kind.TASK, done_at__isnull=True
     ).update(owner=to_user)
+    rollups.refresh_open_tasks({from_user.pk, to_user.pk}, zone)
     return moved

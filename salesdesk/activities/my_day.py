@@ -70,17 +70,23 @@ def stale_condition(now: datetime.datetime) -> Q:
     One small query for the stages that have a limit; deals of stages sharing a limit share a
     term, so the condition stays short however many pipelines there are.
     """
-    by_limit: dict[int, list[int]] = {}
+    condition = Q(pk__in=[])
+    for cutoff, stage_ids in stale_cutoffs(now).items():
+        condition |= Q(stage_id__in=stage_ids, stage_entered_at__lte=cutoff)
+    return condition
+
+
+def stale_cutoffs(now: datetime.datetime) -> dict[datetime.datetime, list[int]]:
+    """Cutoff → the stages whose open deals are stale when they entered them at or before it
+    (one query)."""
+    by_cutoff: dict[datetime.datetime, list[int]] = {}
     for stage_id, limit in Stage.objects.filter(stale_after_days__isnull=False).values_list(
         "id", "stale_after_days"
     ):
-        by_limit.setdefault(limit, []).append(stage_id)
-    condition = Q(pk__in=[])
-    for limit, stage_ids in by_limit.items():
         # `days_in_stage() > limit` means a full `limit + 1` days have passed.
         cutoff = now - datetime.timedelta(days=limit + 1)
-        condition |= Q(stage_id__in=stage_ids, stage_entered_at__lte=cutoff)
-    return condition
+        by_cutoff.setdefault(cutoff, []).append(stage_id)
+    return by_cutoff
 
 
 def my_day(*, user, now: datetime.datetime | None = None) -> Day:

@@ -257,6 +257,41 @@ class OpenDealRollup(models.Model):
         return f"{self.owner_id} · {self.stage_id} · {self.count}"
 
 
+class OpenDealAgeRollup(models.Model):
+    """The deals open now, per owner, pipeline, stage and the day (reporting time zone) they
+    entered that stage: the stale deals of a moment are the buckets of the days before each
+    stage's limit plus the deals of the limit's own day (analytics/rollups.py, `stale_rows`).
+
+    Days, not months: open deals entered their stages over the last few months, so a month
+    would leave a large part of them to count from the deals."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.CASCADE, related_name="+")
+    entered_on = models.DateField()
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} · {self.stage_id} · {self.entered_on} · {self.count}"
+
+
+class OpenTaskRollup(models.Model):
+    """Open tasks with a due time, per owner and due day (reporting time zone): the overdue
+    tasks of a moment are the buckets of the days before today plus today's tasks already
+    due."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    due_on = models.DateField()
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} · {self.due_on} · {self.count}"
+
+
 class CompanyWonRollup(models.Model):
     """Revenue won per company in each period (month, fiscal quarter, fiscal year), over every
     owner and pipeline: the revenue dashboard's top companies for a viewer who sees every deal

@@ -21,6 +21,10 @@ of whole months of the reporting time zone, so a bucket is one month there:
   (a deal that entered a stage in two months of a quarter counts once in the quarter, so
   quarters are not sums of months), with the deal's current owner, pipeline and amount.
 - `OpenDealRollup`: the deals open now per owner, pipeline and stage (no time).
+- `OpenDealAgeRollup`: the deals open now per owner, pipeline, stage and the day they entered
+  it; `OpenTaskRollup`: the open tasks per owner and due day. The figures that depend on the
+  moment (stale deals, overdue tasks) are the buckets of the whole days before the moment's
+  limit, plus the source rows of the limit's own day.
 - `CompanyWonRollup`: the deals won per company in each month, fiscal quarter and fiscal year,
   over every owner and pipeline (quarters and years are sums of their months): the top
   companies of a viewer who sees every deal and filters on nothing but the period.
@@ -28,9 +32,9 @@ of whole months of the reporting time zone, so a bucket is one month there:
 A daily grain would not pay: 1M deals over a year by 200 owners, 2 pipelines and 8 sources
 make about as many (day, owner, pipeline, source) buckets as deals.
 
-Figures that depend on the moment (stale deals, overdue tasks), the top companies of a filtered
-slice (a company dimension next to owner and pipeline would make the buckets as many as the won
-deals) and the drill-down lists stay on the source rows, with covering partial indexes.
+The top companies of a filtered slice (a company dimension next to owner and pipeline would
+make the buckets as many as the won deals) and the drill-down lists stay on the source rows,
+with covering partial indexes.
 
 Visibility. Deal visibility is decided by the deal's owner (`visibility.owner_scope`), so
 filtering the buckets with the same condition on their owner gives exactly the visible deals.
@@ -83,6 +87,7 @@ from operator import or_
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     DateField,
     DecimalField,
@@ -98,7 +103,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings
@@ -108,7 +113,9 @@ from salesdesk.analytics.models import (
     CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
+    OpenDealAgeRollup,
     OpenDealRollup,
+    OpenTaskRollup,
     StageFlowRollup,
 )
 from salesdesk.goals.periods import PeriodKind, period_containing
@@ -138,6 +145,8 @@ FLOW_FIELDS = ("kind", "start", "owner_id", "pipeline_id", "stage_id")
 TOTALS_FIELDS = ("month", "owner_id", "event", "pipeline_id")
 OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id", "expected_month", "is_commit")
 COMPANY_FIELDS = ("kind", "start", "company_id")
+AGE_FIELDS = ("owner_id", "pipeline_id", "stage_id", "entered_on")
+TASK_FIELDS = ("owner_id", "due_on")
 FLOW_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
 MONTHS_OF_KIND = {1: PeriodKind.MONTH, 3: PeriodKind.QUARTER, 12: PeriodKind.YEAR}
 
@@ -472,6 +481,43 @@ def open_buckets(deals: QuerySet[Deal]) -> dict[tuple, dict]:
     }
 
 
+def _day(field: str, zone) -> TruncDate:
+    return TruncDate(field, tzinfo=zone, output_field=DateField())
+
+
+def day_of(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> datetime.date:
+    return moment.astimezone(zone).date()
+
+
+def day_start(day: datetime.date, zone) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), zone)
+
+
+def _counted(queryset: QuerySet, fields: tuple[str, ...]) -> dict[tuple, dict]:
+    rows = queryset.order_by().values_list(*fields).annotate(bucket_count=Count("id"))
+    return {tuple(row[:-1]): {"count": row[-1]} for row in rows.iterator(chunk_size=BATCH)}
+
+
+def age_buckets(deals: QuerySet[Deal], zone) -> dict[tuple, dict]:
+    """Bucket key → count of the open deals among `deals` by the day they entered their
+    stage (one query)."""
+    open_deals = deals.filter(status=Deal.Status.OPEN)
+    return _counted(open_deals.annotate(entered_on=_day("stage_entered_at", zone)), AGE_FIELDS)
+
+
+def age_key(deal: Deal, zone) -> tuple:
+    return (deal.owner_id, deal.pipeline_id, deal.stage_id, day_of(deal.stage_entered_at, zone))
+
+
+def open_tasks(activities: QuerySet[Activity]) -> QuerySet[Activity]:
+    return activities.filter(kind=Activity.Kind.TASK, done_at__isnull=True, due_at__isnull=False)
+
+
+def task_buckets(activities: QuerySet[Activity], zone) -> dict[tuple, dict]:
+    """Bucket key → count of the open tasks among `activities` by due day (one query)."""
+    return _counted(open_tasks(activities).annotate(due_on=_day("due_at", zone)), TASK_FIELDS)
+
+
 def open_key(deal: Deal) -> tuple:
     """The open-deal bucket of an open deal (as `open_buckets` groups it)."""
     month = deal.expected_close.replace(day=1) if deal.expected_close else None
@@ -582,6 +628,8 @@ def refresh_deals(
     owners = _owner_condition(owner_id for owner_id, _ in keys)
     OpenDealRollup.objects.filter(owners).delete()
     _write(OpenDealRollup, open_buckets(Deal.objects.filter(owners)), OPEN_FIELDS)
+    OpenDealAgeRollup.objects.filter(owners).delete()
+    _write(OpenDealAgeRollup, age_buckets(Deal.objects.filter(owners), zone), AGE_FIELDS)
 
 
 def _refresh_flows(keys: set[Key], zone, fsm: int, stages: set[int]) -> None:
@@ -661,6 +709,23 @@ def refresh_activities(keys: Iterable[Key], zone=None) -> None:
     done = _keys_condition(keys, "done_at", zone) & Q(kind=Activity.Kind.TASK)
     buckets = activity_buckets(Activity.objects.filter(logged | done), zone)
     _write(ActivityRollup, buckets, ACTIVITY_FIELDS)
+    _refresh_open_tasks({owner_id for owner_id, _ in keys}, zone)
+
+
+@transaction.atomic(savepoint=False)
+def refresh_open_tasks(owner_ids: Iterable[int | None], zone=None) -> None:
+    """Recount the open-task buckets of these owners (after a bulk change of their tasks)."""
+    owner_ids = set(owner_ids)
+    if owner_ids:
+        zone = _zone(zone)
+        _lock(owner_ids)
+        _refresh_open_tasks(owner_ids, zone)
+
+
+def _refresh_open_tasks(owner_ids: set[int | None], zone) -> None:
+    owners = _owner_condition(owner_ids)
+    OpenTaskRollup.objects.filter(owners).delete()
+    _write(OpenTaskRollup, task_buckets(Activity.objects.filter(owners), zone), TASK_FIELDS)
 
 
 def refresh_deal_set(deals: QuerySet[Deal], change=None, zone=None) -> None:
@@ -683,7 +748,9 @@ SUMS = {
     DealTotalsRollup: ("count", "amount", "cycle"),
     StageFlowRollup: ("count", "amount"),
     OpenDealRollup: ("count", "amount"),
+    OpenDealAgeRollup: ("count",),
     ActivityRollup: ("count",),
+    OpenTaskRollup: ("count",),
     CompanyWonRollup: ("count", "amount"),
 }
 KEY_FIELDS = {
@@ -691,7 +758,9 @@ KEY_FIELDS = {
     DealTotalsRollup: TOTALS_FIELDS,
     StageFlowRollup: FLOW_FIELDS,
     OpenDealRollup: OPEN_FIELDS,
+    OpenDealAgeRollup: AGE_FIELDS,
     ActivityRollup: ACTIVITY_FIELDS,
+    OpenTaskRollup: TASK_FIELDS,
     CompanyWonRollup: COMPANY_FIELDS,
 }
 
@@ -753,6 +822,7 @@ class DealChange:
                     _add(share, CompanyWonRollup, key, amount)
         if deal.status == Deal.Status.OPEN:
             _add(share, OpenDealRollup, open_key(deal), amount)
+            _add(share, OpenDealAgeRollup, age_key(deal, zone))
         for stage_id, pipeline_id, _, at in self.history:
             if pipeline_id != deal.pipeline_id:
                 continue
@@ -777,17 +847,27 @@ class ActivityChange:
         self.before: Share = {}
         if activity_id is not None:
             stored = Activity.objects.select_for_update().filter(pk=activity_id)
-            for row in stored.only("kind", "owner", "occurred_at", "done_at"):
+            for row in stored.only("kind", "owner", "occurred_at", "done_at", "due_at"):
                 self.before = self.share(row)
 
     def share(self, activity: Activity) -> Share:
-        return {
-            (ActivityRollup, (month, owner_id, activity.kind)): [1]
-            for owner_id, month in activity_keys(activity, self.calendar)
-        }
+        return activity_share(activity, self.calendar.zone)
 
     def apply(self, activity: Activity | None) -> None:
         apply_difference(self.before, self.share(activity) if activity is not None else {})
+
+
+def activity_share(activity: Activity, zone) -> Share:
+    """What one activity adds to each bucket, as `activity_buckets` and `task_buckets` count
+    it."""
+    share: Share = {
+        (ActivityRollup, (month, owner_id, activity.kind)): [1]
+        for owner_id, month in activity_keys(activity, zone)
+    }
+    is_task = activity.kind == Activity.Kind.TASK
+    if is_task and activity.done_at is None and activity.due_at is not None:
+        share[OpenTaskRollup, (activity.owner_id, day_of(activity.due_at, zone))] = [1]
+    return share
 
 
 def add_activities(activities: list[Activity], zone=None) -> None:
@@ -797,8 +877,7 @@ def add_activities(activities: list[Activity], zone=None) -> None:
     zone = _zone(zone)
     after: Share = {}
     for activity in activities:
-        for owner_id, month in activity_keys(activity, zone):
-            key = (ActivityRollup, (month, owner_id, activity.kind))
+        for key in activity_share(activity, zone):
             after.setdefault(key, [0])[0] += 1
     apply_difference({}, after)
 
@@ -861,8 +940,10 @@ def rebuild(zone=None) -> dict[str, int]:
     _write(DealRollup, deals, DEAL_FIELDS)
     _write(DealTotalsRollup, totals_buckets(deals), TOTALS_FIELDS)
     _write(OpenDealRollup, open_buckets(Deal.objects.all()), OPEN_FIELDS)
+    _write(OpenDealAgeRollup, age_buckets(Deal.objects.all(), zone), AGE_FIELDS)
     activities = activity_buckets(Activity.objects.all(), zone)
     _write(ActivityRollup, activities, ACTIVITY_FIELDS)
+    _write(OpenTaskRollup, task_buckets(Activity.objects.all(), zone), TASK_FIELDS)
     flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
     _write(StageFlowRollup, flows, FLOW_FIELDS)
     companies = company_buckets(Deal.objects.all(), zone, fiscal_start_month())
@@ -881,7 +962,8 @@ def _lock_everything() -> None:
             cursor.execute(
                 "LOCK TABLE analytics_dealrollup, analytics_dealtotalsrollup,"
                 " analytics_opendealrollup, analytics_activityrollup, analytics_stageflowrollup,"
-                " analytics_companywonrollup"
+                " analytics_companywonrollup, analytics_opendealagerollup,"
+                " analytics_opentaskrollup"
             )
 
 
@@ -924,6 +1006,10 @@ def differences(zone=None) -> dict[str, set[Key]]:
     result["deals"] |= {
         (key[0], this_month) for key in _wrong(open_buckets(Deal.objects.all()), stored_open)
     }
+    stored_age = _stored(OpenDealAgeRollup, OpenDealAgeRollup.objects.all(), AGE_FIELDS, ("count",))
+    result["deals"] |= {
+        (key[0], this_month) for key in _wrong(age_buckets(Deal.objects.all(), zone), stored_age)
+    }
     flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
     stored_flows = _stored(StageFlowRollup, StageFlowRollup.objects.all(), FLOW_FIELDS, money)
     result["deals"] |= {(key[2], key[1]) for key in _wrong(flows, stored_flows)}
@@ -939,6 +1025,13 @@ def differences(zone=None) -> dict[str, set[Key]]:
     )
     recount = activity_buckets(Activity.objects.all(), zone)
     result["activities"] = {(key[1], key[0]) for key in _wrong(recount, stored_activities)}
+    # An open-task bucket is repaired through its owner's current month (which recounts the
+    # owner's open tasks).
+    stored_tasks = _stored(OpenTaskRollup, OpenTaskRollup.objects.all(), TASK_FIELDS, ("count",))
+    result["activities"] |= {
+        (key[0], this_month)
+        for key in _wrong(task_buckets(Activity.objects.all(), zone), stored_tasks)
+    }
     return result
 
 
@@ -1008,9 +1101,10 @@ def totals_rows(slice_, *events: str) -> QuerySet[DealTotalsRollup]:
     return deal_rows(slice_, *events, model=DealTotalsRollup)
 
 
-def open_rows(slice_) -> QuerySet[OpenDealRollup]:
-    """The visible open-deal buckets of the slice's pipeline, team and owner (any time)."""
-    queryset = OpenDealRollup.objects.filter(visibility.owner_scope(slice_.actor))
+def open_rows(slice_, model=OpenDealRollup) -> QuerySet[OpenDealRollup]:
+    """The visible open-deal buckets of the slice's pipeline, team and owner (any time);
+    `model` OpenDealAgeRollup for the buckets by the day deals entered their stage."""
+    queryset = model.objects.filter(visibility.owner_scope(slice_.actor))
     for name, value in (
         ("owner_id", slice_.owner_id),
         ("owner__team_id", slice_.team_id),
@@ -1019,6 +1113,73 @@ def open_rows(slice_) -> QuerySet[OpenDealRollup]:
         if value is not None:
             queryset = queryset.filter(**{name: value})
     return queryset
+
+
+Part = tuple[QuerySet, Count | Sum]  # rows to count per group, and how (`counted`)
+
+
+def stale_parts(
+    buckets: QuerySet[OpenDealAgeRollup],
+    deals: QuerySet[Deal],
+    cutoffs: dict[datetime.datetime, list[int]],
+    zone: str,
+) -> list[Part]:
+    """The stale deals, as `deals.filter(stale_condition(now))` counts them, for `counted`:
+    the age buckets of the whole days before each cutoff's day, and the deals of that day
+    entered by the cutoff.
+
+    `buckets` (from `open_rows(slice_, OpenDealAgeRollup)`) and `deals` (open deals) must be
+    narrowed alike; `cutoffs` as `my_day.stale_cutoffs` gives them. `zone` is the reporting
+    time zone, the buckets' (callers pass `Slice.tz`, as for `covers`)."""
+    if not cutoffs:
+        return []
+    zone = _zone(zone)
+    whole, boundary = visibility.NOTHING, visibility.NOTHING
+    for cutoff, stage_ids in cutoffs.items():
+        day = day_of(cutoff, zone)
+        whole |= Q(stage_id__in=stage_ids, entered_on__lt=day)
+        boundary |= Q(
+            stage_id__in=stage_ids,
+            stage_entered_at__gte=day_start(day, zone),
+            stage_entered_at__lte=cutoff,
+        )
+    return [(buckets.filter(whole), Sum("count")), (deals.filter(boundary), Count("id"))]
+
+
+def task_rows(actor) -> QuerySet[OpenTaskRollup]:
+    """The open-task buckets of the owners `actor` may see. Exact per such owner: every
+    activity of a visible owner is visible (see the module docstring)."""
+    return OpenTaskRollup.objects.filter(visibility.owner_scope(actor))
+
+
+def overdue_parts(
+    buckets: QuerySet[OpenTaskRollup], tasks: QuerySet[Activity], now, zone: str
+) -> list[Part]:
+    """Open tasks due before `now`, for `counted`: the buckets of the days before today, and
+    today's tasks already due. `buckets` and `tasks` must be narrowed alike; `zone` as for
+    `stale_parts`."""
+    zone = _zone(zone)
+    today = day_of(now, zone)
+    due_today = open_tasks(tasks).filter(due_at__gte=day_start(today, zone), due_at__lt=now)
+    return [(buckets.filter(due_on__lt=today), Sum("count")), (due_today, Count("id"))]
+
+
+def counted(group: str, **figures: list[Part]) -> dict[str, dict]:
+    """Figure name → {value of `group` (such as "owner_id") → count}: each figure's parts
+    (`stale_parts`, `overdue_parts`) grouped and added up, all in one query (UNION ALL)."""
+    parts = [
+        queryset.order_by()
+        .annotate(figure=Value(name, output_field=CharField()))
+        .values_list(group, "figure")
+        .annotate(counted=count)
+        for name, pairs in figures.items()
+        for queryset, count in pairs
+    ]
+    result: dict[str, dict] = {name: defaultdict(int) for name in figures}
+    if parts:
+        for key, name, count in parts[0].union(*parts[1:], all=True):
+            result[name][key] += count
+    return {name: dict(counts) for name, counts in result.items()}
 
 
 # An open bucket's amount weighted by its stage's probability (metrics.WEIGHTED_AMOUNT summed).

@@ -38,8 +38,9 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
-from salesdesk.activities.my_day import stale_condition
+from salesdesk.activities.my_day import stale_cutoffs
 from salesdesk.analytics import metrics, rollups
+from salesdesk.analytics.models import OpenDealAgeRollup
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import MONTHS_IN, Period
 from salesdesk.goals.selectors import GoalProgress, goal_progress
@@ -489,32 +490,38 @@ def comparison_end(period: Period, now: datetime.datetime, tz: str) -> datetime.
 def _standings(
     slice_: metrics.Slice, owners: QuerySet, now: datetime.datetime, group: str = "owner_id"
 ) -> dict[int, Standing]:
-    """Open pipeline and stale deals (one query), overdue tasks (another), by owner (or by
-    the owner's team)."""
+    """Open pipeline, stale deals and overdue tasks by owner (or by the owner's team), from
+    the rollups: the open-deal buckets (one query), and the buckets by day of the moment's
+    figures plus the source rows of their boundary day (one query)."""
     standings: dict[int, dict] = {}
     open_rows = (
-        metrics.open_deals(slice_)
+        rollups.open_rows(slice_)
         .filter(owner__in=owners)
         .order_by()
         .values(group)
-        .annotate(
-            open_deals=Count("id"),
-            open_amount=Coalesce(Sum("amount_base"), metrics.ZERO),
-            stale=Count("id", filter=stale_condition(now)),
-        )
+        .annotate(open_deals=Sum("count"), open_amount=Coalesce(Sum("amount"), metrics.ZERO))
     )
     for row in open_rows:
         row["open_amount"] = Decimal(row["open_amount"]).quantize(CENT)
         standings.setdefault(row.pop(group), {}).update(row)
-    overdue_rows = (
-        overdue_tasks(slice_.actor, now)
-        .filter(owner__in=owners)
-        .order_by()
-        .values(group)
-        .annotate(overdue_tasks=Count("id"))
+    moment = rollups.counted(
+        group,
+        stale=rollups.stale_parts(
+            rollups.open_rows(slice_, OpenDealAgeRollup).filter(owner__in=owners),
+            metrics.open_deals(slice_).filter(owner__in=owners),
+            stale_cutoffs(now),
+            slice_.tz,
+        ),
+        overdue_tasks=rollups.overdue_parts(
+            rollups.task_rows(slice_.actor).filter(owner__in=owners),
+            overdue_tasks(slice_.actor, now).filter(owner__in=owners),
+            now,
+            slice_.tz,
+        ),
     )
-    for row in overdue_rows:
-        standings.setdefault(row.pop(group), {}).update(row)
+    for name, counts in moment.items():
+        for key, count in counts.items():
+            standings.setdefault(key, {})[name] = count
     return {key: Standing(**values) for key, values in standings.items()}
 
 

@@ -220,6 +220,16 @@ class Deal(models.Model):
             models.Index(fields=["owner", "closed_at"], name="deal_owner_closed_idx"),
             # The deals of a rep that moved since the last 1:1 (analytics/review.py).
             models.Index(fields=["owner", "stage_entered_at"], name="deal_owner_entered_idx"),
+            # The open deals that entered a stage on one day, whoever owns them: what the
+            # stale-deal buckets leave to the rows (analytics/rollups.py, `stale_counts`). The
+            # stage first: led by the time alone, the index was taken to list one rep's stale
+            # deals in time order, through every open deal (the 1:1 scorecard: 3 → 75 ms).
+            models.Index(
+                fields=["stage", "stage_entered_at"],
+                include=["owner", "pipeline"],
+                condition=models.Q(status="open"),
+                name="deal_open_entered_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ import datetime
 import importlib
 import logging
 import random
+import zoneinfo
 from decimal import Decimal
 from io import StringIO
 
@@ -16,11 +17,13 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from salesdesk.accounts import services as account_services
 from salesdesk.activities import services as activity_services
 from salesdesk.activities.models import Activity
+from salesdesk.activities.my_day import stale_condition, stale_cutoffs
 from salesdesk.analytics import revenue, rollups, tasks
 from salesdesk.analytics.metrics import Slice
 from salesdesk.analytics.models import (
@@ -28,6 +31,8 @@ from salesdesk.analytics.models import (
     CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
+    OpenDealAgeRollup,
+    OpenTaskRollup,
     StageFlowRollup,
 )
 from salesdesk.core.models import CurrencyRate
@@ -114,8 +119,13 @@ def seed(world, rng: random.Random, deals: int = 30, activities: int = 60) -> No
         done = (
             occurred + datetime.timedelta(days=3) if kind == "task" and rng.random() < 0.6 else None
         )
+        due = occurred + datetime.timedelta(hours=rng.randrange(-48, 24 * 30))
         ActivityFactory(
-            owner=rng.choice([*world.reps, None]), kind=kind, occurred_at=occurred, done_at=done
+            owner=rng.choice([*world.reps, None]),
+            kind=kind,
+            occurred_at=occurred,
+            done_at=done,
+            due_at=due if kind == "task" and rng.random() < 0.9 else None,
         )
     rollups.rebuild()
 
@@ -230,6 +240,7 @@ def random_change(world, rng: random.Random) -> str:
             owner=rng.choice([*world.reps, None]),
             occurred_at=a_moment(rng),
             kind=rng.choice(Activity.Kind.values),
+            due_at=rng.choice([a_moment(rng), None]),
         )
     elif action == "activity_complete":
         activity_services.activity_complete(
@@ -266,6 +277,8 @@ def test_rollups_equal_a_full_recount_after_random_changes(world, seed_value):
     assert DealRollup.objects.exists()
     assert ActivityRollup.objects.exists()
     assert CompanyWonRollup.objects.exists()
+    assert OpenDealAgeRollup.objects.exists()
+    assert OpenTaskRollup.objects.exists()
     # When ~300 random changes go through the services, in batches
     ran = set()
     for batch in range(15):
@@ -275,6 +288,59 @@ def test_rollups_equal_a_full_recount_after_random_changes(world, seed_value):
         assert rollups.differences() == IN_STEP, f"batch {batch}: {done}"
     # and every write that adds its +/- delta ran, between the bulk recounts
     assert ran >= DELTA_PATHS
+
+
+def _moments_around(instants, rng: random.Random, count: int) -> list[datetime.datetime]:
+    """A sample of the instants, each also a second before and after."""
+    chosen = rng.sample(sorted(set(instants)), min(count, len(set(instants))))
+    second = datetime.timedelta(seconds=1)
+    return [moment + shift for moment in chosen for shift in (-second, 0 * second, second)]
+
+
+@pytest.mark.django_db
+def test_stale_deals_and_overdue_tasks_from_the_buckets_equal_the_rows_at_any_moment(world):
+    # Given a random history and random changes through the services
+    rng = random.Random(12)
+    seed(world, rng)
+    for _ in range(60):
+        random_change(world, rng)
+    zone = zoneinfo.ZoneInfo(NEW_YORK)
+    open_deals = Deal.objects.filter(status=Deal.Status.OPEN).select_related("stage")
+    tasks = Activity.objects.filter(kind="task", done_at__isnull=True, due_at__isnull=False)
+    # When the figures are read at the moments they change: a deal turning stale, a task
+    # falling due, a New York midnight (the buckets' days), each a second before and after
+    turning_stale = [
+        deal.stage_entered_at + datetime.timedelta(days=deal.stage.stale_after_days + 1)
+        for deal in open_deals
+        if deal.stage.stale_after_days is not None
+    ]
+    midnights = [
+        datetime.datetime(2026, month, day, tzinfo=zone) for month in (3, 11) for day in (1, 8)
+    ]
+    moments = (
+        _moments_around(turning_stale, rng, 12)
+        + _moments_around([task.due_at for task in tasks], rng, 12)
+        + _moments_around(midnights, rng, 4)
+    )
+    assert turning_stale
+    assert tasks.exists()
+    figures = 0
+    for now in moments:
+        for group in ("owner_id", "owner__team_id"):
+            moment = rollups.counted(
+                group,
+                stale=rollups.stale_parts(
+                    OpenDealAgeRollup.objects.all(), open_deals, stale_cutoffs(now), NEW_YORK
+                ),
+                overdue=rollups.overdue_parts(OpenTaskRollup.objects.all(), tasks, now, NEW_YORK),
+            )
+            # Then each equals the count of the source rows
+            stale_rows = open_deals.filter(stale_condition(now)).order_by().values_list(group)
+            assert moment["stale"] == dict(stale_rows.annotate(Count("id"))), (now, group)
+            overdue_rows = tasks.filter(due_at__lt=now).order_by().values_list(group)
+            assert moment["overdue"] == dict(overdue_rows.annotate(Count("id"))), (now, group)
+            figures += sum(moment["stale"].values()) + sum(moment["overdue"].values())
+    assert figures > 0
 
 
 DELTA_PATHS = {
@@ -424,6 +490,7 @@ def test_a_move_updates_only_the_buckets_of_the_deal(world, deal, django_assert_
         created_at=at(2026, 1, 20),
         expected_close=deal.expected_close,  # the same open bucket
         forecast_category=deal.forecast_category,
+        stage_entered_at=deal.stage_entered_at,  # the same age bucket
     )
     rollups.rebuild()
     cal = rollups.calendar()
@@ -431,12 +498,13 @@ def test_a_move_updates_only_the_buckets_of_the_deal(world, deal, django_assert_
     change = rollups.DealChange(locked, cal)
     locked.stage = world.stages[2]
     change.moved(world.stages[2], world.now)
-    # When its move to Proposal in March is applied: an UPDATE of each Lead bucket (created and
-    # open: the other deal stays in them); for each Proposal bucket (created, open, stage flow
-    # of March, Q1 and the year) an UPDATE that finds nothing and an INSERT; and the owner's
-    # lock on PostgreSQL
+    # When its move to Proposal in March is applied: an UPDATE of each Lead bucket (created,
+    # open and age: the other deal stays in them); for each Proposal bucket (created, open,
+    # age, stage flow of March, Q1 and the year) an UPDATE that finds nothing and an INSERT;
+    # and the owner's lock on PostgreSQL
     lock = 1 if connection.vendor == "postgresql" else 0
-    with django_assert_num_queries(2 + 5 * 2 + lock):
+    locked.stage_entered_at = world.now
+    with django_assert_num_queries(3 + 6 * 2 + lock):
         change.apply(locked)
     # Then the buckets are those of a recount
     locked.save()

@@ -453,8 +453,9 @@ def test_query_count_does_not_grow_with_the_number_of_reps(cast, pipeline):
 
 # Settings, visible teams, members; 3 per period (activities, won and lost, created) twice,
 # and 4 more for the part of the previous period's last month up to the same point (20 Dec:
-# activities logged, tasks done, won and lost, created); stage limits, open deals, overdue
-# tasks; 4 for the goals (settings, goals, won, expected).
+# activities logged, tasks done, won and lost, created); stage limits, open deals from their
+# buckets, stale deals and overdue tasks (one query: their buckets and their boundary day's
+# rows); 4 for the goals (settings, goals, won, expected).
 QUERIES = 20
 
 

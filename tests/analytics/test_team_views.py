@@ -291,7 +291,8 @@ def _more_reps(count: int, pipeline, quarter) -> None:
 # Session, user, settings, visibility's reps_see_all and managed teams, the visible teams,
 # pipelines; members, 3 for this quarter, 7 for the previous one to the same day (3 for its
 # whole months from the rollups, 4 for the last from the source rows), stage limits, open
-# deals, overdue tasks; the goals' 5 (settings, managed teams, goals, won, expected).
+# deals, stale deals and overdue tasks (one query: buckets and boundary day); the goals' 5
+# (settings, managed teams, goals, won, expected).
 PAGE_QUERIES = 25
 
 
@@ -422,8 +423,9 @@ def test_admin_csv_export_lists_every_rep_of_every_team(client, cast, world):
 
 
 # Session, user, settings, the visible teams, pipelines; 3 for this quarter grouped by team
-# (no trend while it is under way); stage limits, open deals, overdue tasks; the team goals'
-# 2 (settings, goals: none); the leaderboard's one ranked query (LIMIT 10).
+# (no trend while it is under way); stage limits, open deals, stale deals and overdue tasks
+# (one query: buckets and boundary day); the team goals' 2 (settings, goals: none); the
+# leaderboard's one ranked query (LIMIT 10).
 SUMMARY_QUERIES = 14
 
 
