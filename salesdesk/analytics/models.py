@@ -277,6 +277,23 @@ class OpenDealAgeRollup(models.Model):
         return f"{self.owner_id} · {self.stage_id} · {self.entered_on} · {self.count}"
 
 
+class NextStepRollup(models.Model):
+    """The deals open now, per owner, pipeline, whether they have a next step and the day it
+    is due: the deals without a next step, or with one overdue, are the buckets without a
+    step plus those due before today (a date: no boundary rows, no time zone)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    pipeline = models.ForeignKey("pipeline.Pipeline", on_delete=models.CASCADE, related_name="+")
+    has_step = models.BooleanField()
+    due_on = models.DateField(null=True, blank=True)
+    count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} · {self.has_step} · {self.due_on} · {self.count}"
+
+
 class OpenTaskRollup(models.Model):
     """Open tasks with a due time, per owner and due day (reporting time zone): the overdue
     tasks of a moment are the buckets of the days before today plus today's tasks already

@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, User
-from salesdesk.activities.my_day import stale_condition
-from salesdesk.analytics import metrics
-from salesdesk.analytics.models import CoachingNote, Review
+from salesdesk.activities.my_day import stale_condition, stale_cutoffs
+from salesdesk.analytics import metrics, rollups
+from salesdesk.analytics.models import CoachingNote, NextStepRollup, OpenDealAgeRollup, Review
 from salesdesk.core.errors import PermissionDenied
 from salesdesk.core.services import clean_text
 from salesdesk.goals.periods import Period, PeriodKind, current_period
@@ -364,8 +364,9 @@ def review_list(
 ) -> tuple[Period, list[RepStatus]]:
     """The reps `actor` reviews, each with their last review and counts of deals to act on.
 
-    A constant number of queries: reps with their last review, one grouped count of open
-    deals, and the goals of all of them at once.
+    A constant number of queries: reps with their last review, the stage limits, one query
+    for the four counts (from the rollups, plus the rows of their boundary days), and the
+    goals of all of them at once.
     """
     now = now or timezone.now()
     organization = organization or OrganizationSettings.get()
@@ -390,32 +391,36 @@ def review_list(
     )
     if not ids:
         return period, []
-    slice_ = metrics.Slice(actor=actor, start=now, end=now)
-    counts = {
-        row["owner_id"]: row
-        for row in metrics.open_deals(slice_)
-        .filter(owner_id__in=ids)
-        .order_by()
-        .values("owner_id")
-        .annotate(
-            open_deals=Count("pk"),
-            stale=Count("pk", filter=stale_condition(now)),
-            no_next_step=Count("pk", filter=Q(next_step="") | Q(next_step_due__lt=today)),
-            overdue_close=Count("pk", filter=Q(expected_close__lt=today)),
-        )
-    }
+    slice_ = metrics.Slice(actor=actor, start=now, end=now, tz=organization.timezone)
+    mine = Q(owner_id__in=ids)
+    open_deals = metrics.open_deals(slice_).filter(mine)
+    counts = rollups.counted(
+        "owner_id",
+        open_deals=[(rollups.open_rows(slice_).filter(mine), Sum("count"))],
+        stale=rollups.stale_parts(
+            rollups.open_rows(slice_, OpenDealAgeRollup).filter(mine),
+            open_deals,
+            stale_cutoffs(now),
+            slice_.tz,
+        ),
+        no_next_step=rollups.no_next_step_parts(
+            rollups.open_rows(slice_, NextStepRollup).filter(mine), today
+        ),
+        overdue_close=rollups.overdue_close_parts(
+            rollups.open_rows(slice_).filter(mine), open_deals, today
+        ),
+    )
     goals: dict[int, list] = {}
     for progress in goal_progress(actor=actor, period=period, now=now, user_ids=ids):
         goals.setdefault(progress.goal.user_id, []).append(progress)
-    empty = {"open_deals": 0, "stale": 0, "no_next_step": 0, "overdue_close": 0}
     return period, [
         RepStatus(
             rep=rep,
             last_review_at=rep.last_review_at,
-            open_deals=counts.get(rep.pk, empty)["open_deals"],
-            stale=counts.get(rep.pk, empty)["stale"],
-            no_next_step=counts.get(rep.pk, empty)["no_next_step"],
-            overdue_close=counts.get(rep.pk, empty)["overdue_close"],
+            open_deals=counts["open_deals"].get(rep.pk, 0),
+            stale=counts["stale"].get(rep.pk, 0),
+            no_next_step=counts["no_next_step"].get(rep.pk, 0),
+            overdue_close=counts["overdue_close"].get(rep.pk, 0),
             goals=goals.get(rep.pk, []),
         )
         for rep in reps

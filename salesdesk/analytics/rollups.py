@@ -25,6 +25,8 @@ of whole months of the reporting time zone, so a bucket is one month there:
   it; `OpenTaskRollup`: the open tasks per owner and due day. The figures that depend on the
   moment (stale deals, overdue tasks) are the buckets of the whole days before the moment's
   limit, plus the source rows of the limit's own day.
+- `NextStepRollup`: the deals open now per owner, pipeline, whether they have a next step and
+  its due date: those without one or with one overdue (the 1:1 review list).
 - `CompanyWonRollup`: the deals won per company in each month, fiscal quarter and fiscal year,
   over every owner and pipeline (quarters and years are sums of their months): the top
   companies of a viewer who sees every deal and filters on nothing but the period.
@@ -113,6 +115,7 @@ from salesdesk.analytics.models import (
     CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
+    NextStepRollup,
     OpenDealAgeRollup,
     OpenDealRollup,
     OpenTaskRollup,
@@ -147,6 +150,7 @@ OPEN_FIELDS = ("owner_id", "pipeline_id", "stage_id", "expected_month", "is_comm
 COMPANY_FIELDS = ("kind", "start", "company_id")
 AGE_FIELDS = ("owner_id", "pipeline_id", "stage_id", "entered_on")
 TASK_FIELDS = ("owner_id", "due_on")
+STEP_FIELDS = ("owner_id", "pipeline_id", "has_step", "due_on")
 FLOW_KINDS = (PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.YEAR)
 MONTHS_OF_KIND = {1: PeriodKind.MONTH, 3: PeriodKind.QUARTER, 12: PeriodKind.YEAR}
 
@@ -505,6 +509,20 @@ def age_buckets(deals: QuerySet[Deal], zone) -> dict[tuple, dict]:
     return _counted(open_deals.annotate(entered_on=_day("stage_entered_at", zone)), AGE_FIELDS)
 
 
+def next_step_buckets(deals: QuerySet[Deal]) -> dict[tuple, dict]:
+    """Bucket key → count of the open deals among `deals` by whether they have a next step
+    and when it is due (one query)."""
+    open_deals = deals.filter(status=Deal.Status.OPEN).annotate(
+        has_step=ExpressionWrapper(~Q(next_step=""), output_field=BooleanField()),
+        due_on=F("next_step_due"),
+    )
+    return _counted(open_deals, STEP_FIELDS)
+
+
+def step_key(deal: Deal) -> tuple:
+    return (deal.owner_id, deal.pipeline_id, deal.next_step != "", deal.next_step_due)
+
+
 def age_key(deal: Deal, zone) -> tuple:
     return (deal.owner_id, deal.pipeline_id, deal.stage_id, day_of(deal.stage_entered_at, zone))
 
@@ -630,6 +648,8 @@ def refresh_deals(
     _write(OpenDealRollup, open_buckets(Deal.objects.filter(owners)), OPEN_FIELDS)
     OpenDealAgeRollup.objects.filter(owners).delete()
     _write(OpenDealAgeRollup, age_buckets(Deal.objects.filter(owners), zone), AGE_FIELDS)
+    NextStepRollup.objects.filter(owners).delete()
+    _write(NextStepRollup, next_step_buckets(Deal.objects.filter(owners)), STEP_FIELDS)
 
 
 def _refresh_flows(keys: set[Key], zone, fsm: int, stages: set[int]) -> None:
@@ -749,6 +769,7 @@ SUMS = {
     StageFlowRollup: ("count", "amount"),
     OpenDealRollup: ("count", "amount"),
     OpenDealAgeRollup: ("count",),
+    NextStepRollup: ("count",),
     ActivityRollup: ("count",),
     OpenTaskRollup: ("count",),
     CompanyWonRollup: ("count", "amount"),
@@ -759,6 +780,7 @@ KEY_FIELDS = {
     StageFlowRollup: FLOW_FIELDS,
     OpenDealRollup: OPEN_FIELDS,
     OpenDealAgeRollup: AGE_FIELDS,
+    NextStepRollup: STEP_FIELDS,
     ActivityRollup: ACTIVITY_FIELDS,
     OpenTaskRollup: TASK_FIELDS,
     CompanyWonRollup: COMPANY_FIELDS,
@@ -823,6 +845,7 @@ class DealChange:
         if deal.status == Deal.Status.OPEN:
             _add(share, OpenDealRollup, open_key(deal), amount)
             _add(share, OpenDealAgeRollup, age_key(deal, zone))
+            _add(share, NextStepRollup, step_key(deal))
         for stage_id, pipeline_id, _, at in self.history:
             if pipeline_id != deal.pipeline_id:
                 continue
@@ -941,6 +964,7 @@ def rebuild(zone=None) -> dict[str, int]:
     _write(DealTotalsRollup, totals_buckets(deals), TOTALS_FIELDS)
     _write(OpenDealRollup, open_buckets(Deal.objects.all()), OPEN_FIELDS)
     _write(OpenDealAgeRollup, age_buckets(Deal.objects.all(), zone), AGE_FIELDS)
+    _write(NextStepRollup, next_step_buckets(Deal.objects.all()), STEP_FIELDS)
     activities = activity_buckets(Activity.objects.all(), zone)
     _write(ActivityRollup, activities, ACTIVITY_FIELDS)
     _write(OpenTaskRollup, task_buckets(Activity.objects.all(), zone), TASK_FIELDS)
@@ -963,7 +987,7 @@ def _lock_everything() -> None:
                 "LOCK TABLE analytics_dealrollup, analytics_dealtotalsrollup,"
                 " analytics_opendealrollup, analytics_activityrollup, analytics_stageflowrollup,"
                 " analytics_companywonrollup, analytics_opendealagerollup,"
-                " analytics_opentaskrollup"
+                " analytics_opentaskrollup, analytics_nextsteprollup"
             )
 
 
@@ -1009,6 +1033,10 @@ def differences(zone=None) -> dict[str, set[Key]]:
     stored_age = _stored(OpenDealAgeRollup, OpenDealAgeRollup.objects.all(), AGE_FIELDS, ("count",))
     result["deals"] |= {
         (key[0], this_month) for key in _wrong(age_buckets(Deal.objects.all(), zone), stored_age)
+    }
+    stored_steps = _stored(NextStepRollup, NextStepRollup.objects.all(), STEP_FIELDS, ("count",))
+    result["deals"] |= {
+        (key[0], this_month) for key in _wrong(next_step_buckets(Deal.objects.all()), stored_steps)
     }
     flows = flow_buckets(StageChange.objects.all(), zone, fiscal_start_month())
     stored_flows = _stored(StageFlowRollup, StageFlowRollup.objects.all(), FLOW_FIELDS, money)
@@ -1143,7 +1171,25 @@ def stale_parts(
             stage_entered_at__gte=day_start(day, zone),
             stage_entered_at__lte=cutoff,
         )
-    return [(buckets.filter(whole), Sum("count")), (deals.filter(boundary), Count("id"))]
+    return [(buckets.filter(whole), Sum("count")), (deals.filter(boundary), Count("*"))]
+
+
+def no_next_step_parts(buckets: QuerySet[NextStepRollup], today: datetime.date) -> list[Part]:
+    """Open deals without a next step or with one due before `today`, for `counted`
+    (`buckets` from `open_rows(slice_, NextStepRollup)`): whole buckets, as due dates are
+    dates."""
+    return [(buckets.filter(Q(has_step=False) | Q(due_on__lt=today)), Sum("count"))]
+
+
+def overdue_close_parts(
+    buckets: QuerySet[OpenDealRollup], deals: QuerySet[Deal], today: datetime.date
+) -> list[Part]:
+    """Open deals expected to close before `today`, for `counted`: the open-deal buckets of
+    the months before this one, and this month's deals from its first day. `buckets` (from
+    `open_rows(slice_)`) and `deals` (open deals) must be narrowed alike."""
+    month = today.replace(day=1)
+    this_month = deals.filter(expected_close__gte=month, expected_close__lt=today)
+    return [(buckets.filter(expected_month__lt=month), Sum("count")), (this_month, Count("*"))]
 
 
 def task_rows(actor) -> QuerySet[OpenTaskRollup]:
@@ -1161,7 +1207,7 @@ def overdue_parts(
     zone = _zone(zone)
     today = day_of(now, zone)
     due_today = open_tasks(tasks).filter(due_at__gte=day_start(today, zone), due_at__lt=now)
-    return [(buckets.filter(due_on__lt=today), Sum("count")), (due_today, Count("id"))]
+    return [(buckets.filter(due_on__lt=today), Sum("count")), (due_today, Count("*"))]
 
 
 def counted(group: str, **figures: list[Part]) -> dict[str, dict]:

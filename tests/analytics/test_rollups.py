@@ -17,7 +17,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from salesdesk.accounts import services as account_services
@@ -31,7 +31,9 @@ from salesdesk.analytics.models import (
     CompanyWonRollup,
     DealRollup,
     DealTotalsRollup,
+    NextStepRollup,
     OpenDealAgeRollup,
+    OpenDealRollup,
     OpenTaskRollup,
     StageFlowRollup,
 )
@@ -160,6 +162,7 @@ def random_change(world, rng: random.Random) -> str:
             "amount",
             "owner",
             "expected_close",
+            "next_step",
             "category",
             "source",
             "pipeline",
@@ -204,6 +207,10 @@ def random_change(world, rng: random.Random) -> str:
     elif action == "expected_close":  # moves the deal between the open buckets' months
         close = rng.choice([datetime.date(2026, rng.randrange(1, 13), rng.randrange(1, 28)), None])
         deal_services.deal_update(actor=admin, deal=deal, expected_close=close)
+    elif action == "next_step":  # with or without a step, due on another day or none
+        step = rng.choice(["", "Call back"])
+        due = rng.choice([(world.now + datetime.timedelta(days=rng.randrange(-9, 9))).date(), None])
+        deal_services.deal_update(actor=admin, deal=deal, next_step=step, next_step_due=due)
     elif action == "category" and deal.status == Deal.Status.OPEN:  # commit or not
         category = rng.choice(["pipeline", "best_case", "commit"])
         deal_services.deal_update(actor=admin, deal=deal, forecast_category=category)
@@ -279,6 +286,7 @@ def test_rollups_equal_a_full_recount_after_random_changes(world, seed_value):
     assert CompanyWonRollup.objects.exists()
     assert OpenDealAgeRollup.objects.exists()
     assert OpenTaskRollup.objects.exists()
+    assert NextStepRollup.objects.exists()
     # When ~300 random changes go through the services, in batches
     ran = set()
     for batch in range(15):
@@ -298,22 +306,33 @@ def _moments_around(instants, rng: random.Random, count: int) -> list[datetime.d
 
 
 @pytest.mark.django_db
-def test_stale_deals_and_overdue_tasks_from_the_buckets_equal_the_rows_at_any_moment(world):
+def test_figures_of_the_moment_from_the_buckets_equal_the_rows_at_any_moment(world):
     # Given a random history and random changes through the services
     rng = random.Random(12)
     seed(world, rng)
     for _ in range(60):
         random_change(world, rng)
+    for deal in Deal.objects.filter(status=Deal.Status.OPEN)[:12]:  # next steps on many days
+        due = rng.choice([at(2026, 3, 1).date() + datetime.timedelta(days=rng.randrange(9)), None])
+        step = rng.choice(["", "Send the quote"])
+        deal_services.deal_update(
+            actor=world.cast.admin, deal=deal, next_step=step, next_step_due=due
+        )
     zone = zoneinfo.ZoneInfo(NEW_YORK)
     open_deals = Deal.objects.filter(status=Deal.Status.OPEN).select_related("stage")
     tasks = Activity.objects.filter(kind="task", done_at__isnull=True, due_at__isnull=False)
     # When the figures are read at the moments they change: a deal turning stale, a task
-    # falling due, a New York midnight (the buckets' days), each a second before and after
+    # falling due, a New York midnight (the buckets' days), each a second before and after;
+    # and on the days next steps and close dates fall due (the day before, of, and after)
     turning_stale = [
         deal.stage_entered_at + datetime.timedelta(days=deal.stage.stale_after_days + 1)
         for deal in open_deals
         if deal.stage.stale_after_days is not None
     ]
+    due_days = {deal.next_step_due for deal in open_deals if deal.next_step_due} | {
+        deal.expected_close for deal in open_deals if deal.expected_close
+    }
+    noon = datetime.time(12)
     midnights = [
         datetime.datetime(2026, month, day, tzinfo=zone) for month in (3, 11) for day in (1, 8)
     ]
@@ -321,6 +340,11 @@ def test_stale_deals_and_overdue_tasks_from_the_buckets_equal_the_rows_at_any_mo
         _moments_around(turning_stale, rng, 12)
         + _moments_around([task.due_at for task in tasks], rng, 12)
         + _moments_around(midnights, rng, 4)
+        + [
+            datetime.datetime.combine(day + datetime.timedelta(days=shift), noon, datetime.UTC)
+            for day in rng.sample(sorted(due_days), min(6, len(due_days)))
+            for shift in (-1, 0, 1)
+        ]
     )
     assert turning_stale
     assert tasks.exists()
@@ -333,13 +357,22 @@ def test_stale_deals_and_overdue_tasks_from_the_buckets_equal_the_rows_at_any_mo
                     OpenDealAgeRollup.objects.all(), open_deals, stale_cutoffs(now), NEW_YORK
                 ),
                 overdue=rollups.overdue_parts(OpenTaskRollup.objects.all(), tasks, now, NEW_YORK),
+                no_next_step=rollups.no_next_step_parts(NextStepRollup.objects.all(), now.date()),
+                overdue_close=rollups.overdue_close_parts(
+                    OpenDealRollup.objects.all(), open_deals, now.date()
+                ),
             )
             # Then each equals the count of the source rows
             stale_rows = open_deals.filter(stale_condition(now)).order_by().values_list(group)
             assert moment["stale"] == dict(stale_rows.annotate(Count("id"))), (now, group)
             overdue_rows = tasks.filter(due_at__lt=now).order_by().values_list(group)
             assert moment["overdue"] == dict(overdue_rows.annotate(Count("id"))), (now, group)
-            figures += sum(moment["stale"].values()) + sum(moment["overdue"].values())
+            no_step = open_deals.filter(Q(next_step="") | Q(next_step_due__lt=now.date()))
+            no_step_rows = no_step.order_by().values_list(group).annotate(Count("id"))
+            assert moment["no_next_step"] == dict(no_step_rows), (now, group)
+            past = open_deals.filter(expected_close__lt=now.date()).order_by().values_list(group)
+            assert moment["overdue_close"] == dict(past.annotate(Count("id"))), (now, group)
+            figures += sum(sum(counts.values()) for counts in moment.values())
     assert figures > 0
 
 
@@ -348,6 +381,7 @@ DELTA_PATHS = {
     "amount",
     "owner",
     "expected_close",
+    "next_step",
     "category",
     "source",
     "pipeline",
