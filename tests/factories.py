@@ -211,9 +211,10 @@ def _activity_after(sender, instance, **kwargs):
     keys = getattr(instance, "_rollup_keys", set())
     if kwargs.get("signal") is not post_delete:
         keys = keys | rollups.activity_keys(instance)
-    rollups.refresh_activities(keys)
-    # Open tasks count in no month: their buckets are recounted per owner.
-    rollups.refresh_open_tasks(getattr(instance, "_rollup_owners", set()) | {instance.owner_id})
+    rollups.refresh_activities(keys)  # with the open tasks of the keys' owners
+    # Open tasks count in no month: those of owners without a key are recounted here.
+    owners = getattr(instance, "_rollup_owners", set()) | {instance.owner_id}
+    rollups.refresh_open_tasks(owners - {owner_id for owner_id, _ in keys})
 
 
 def _recounted(change, instance) -> None:

@@ -21,7 +21,8 @@ from salesdesk.activities.models import Activity
 from salesdesk.activities.services import activity_complete, activity_create
 from salesdesk.core.errors import ApplicationError
 from salesdesk.core.web import add_application_error, get_visible_or_404
-from salesdesk.pipeline.models import Deal, Stage
+from salesdesk.pipeline.models import Deal
+from salesdesk.pipeline.selectors import stale_cutoffs
 
 UPCOMING_DAYS = 7
 SHOWN = 50  # rows per group; the counts say how many there are in all
@@ -74,19 +75,6 @@ def stale_condition(now: datetime.datetime) -> Q:
     for cutoff, stage_ids in stale_cutoffs(now).items():
         condition |= Q(stage_id__in=stage_ids, stage_entered_at__lte=cutoff)
     return condition
-
-
-def stale_cutoffs(now: datetime.datetime) -> dict[datetime.datetime, list[int]]:
-    """Cutoff → the stages whose open deals are stale when they entered them at or before it
-    (one query)."""
-    by_cutoff: dict[datetime.datetime, list[int]] = {}
-    for stage_id, limit in Stage.objects.filter(stale_after_days__isnull=False).values_list(
-        "id", "stale_after_days"
-    ):
-        # `days_in_stage() > limit` means a full `limit + 1` days have passed.
-        cutoff = now - datetime.timedelta(days=limit + 1)
-        by_cutoff.setdefault(cutoff, []).append(stage_id)
-    return by_cutoff
 
 
 def my_day(*, user, now: datetime.datetime | None = None) -> Day:

@@ -117,6 +117,13 @@ def open_deals(slice_: Slice) -> QuerySet[Deal]:
     return deals(slice_).filter(status=Deal.Status.OPEN)
 
 
+def overdue_tasks(actor, now: datetime.datetime) -> QuerySet[Activity]:
+    """Open tasks past their due time, visible to `actor`."""
+    return visibility.scope(actor, Activity.objects.all()).filter(
+        kind=Activity.Kind.TASK, done_at__isnull=True, due_at__lt=now
+    )
+
+
 def expected(slice_: Slice) -> QuerySet[Deal]:
     """Open deals expected to close inside the slice."""
     return open_deals(slice_).filter(

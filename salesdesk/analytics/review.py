@@ -33,9 +33,9 @@ from django.utils import timezone
 
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, User
-from salesdesk.activities.my_day import stale_condition, stale_cutoffs
+from salesdesk.activities.my_day import stale_condition
 from salesdesk.analytics import metrics, rollups
-from salesdesk.analytics.models import CoachingNote, NextStepRollup, OpenDealAgeRollup, Review
+from salesdesk.analytics.models import CoachingNote, Review
 from salesdesk.core.errors import PermissionDenied
 from salesdesk.core.services import clean_text
 from salesdesk.goals.periods import Period, PeriodKind, current_period
@@ -393,22 +393,12 @@ def review_list(
         return period, []
     slice_ = metrics.Slice(actor=actor, start=now, end=now, tz=organization.timezone)
     mine = Q(owner_id__in=ids)
-    open_deals = metrics.open_deals(slice_).filter(mine)
     counts = rollups.counted(
         "owner_id",
-        open_deals=[(rollups.open_rows(slice_).filter(mine), Sum("count"))],
-        stale=rollups.stale_parts(
-            rollups.open_rows(slice_, OpenDealAgeRollup).filter(mine),
-            open_deals,
-            stale_cutoffs(now),
-            slice_.tz,
-        ),
-        no_next_step=rollups.no_next_step_parts(
-            rollups.open_rows(slice_, NextStepRollup).filter(mine), today
-        ),
-        overdue_close=rollups.overdue_close_parts(
-            rollups.open_rows(slice_).filter(mine), open_deals, today
-        ),
+        open_deals=rollups.open_parts(slice_, mine),
+        stale=rollups.stale_parts(slice_, mine, now),
+        no_next_step=rollups.no_next_step_parts(slice_, mine, today),
+        overdue_close=rollups.overdue_close_parts(slice_, mine, today),
     )
     goals: dict[int, list] = {}
     for progress in goal_progress(actor=actor, period=period, now=now, user_ids=ids):

@@ -110,6 +110,7 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings
 from salesdesk.activities.models import Activity
+from salesdesk.analytics import metrics
 from salesdesk.analytics.models import (
     ActivityRollup,
     CompanyWonRollup,
@@ -123,6 +124,7 @@ from salesdesk.analytics.models import (
 )
 from salesdesk.goals.periods import PeriodKind, period_containing
 from salesdesk.pipeline.models import Deal, StageChange
+from salesdesk.pipeline.selectors import stale_cutoffs
 
 logger = logging.getLogger(__name__)
 
@@ -1145,23 +1147,24 @@ def open_rows(slice_, model=OpenDealRollup) -> QuerySet[OpenDealRollup]:
 
 Part = tuple[QuerySet, Count | Sum]  # rows to count per group, and how (`counted`)
 
+# The readers below take the slice and one condition on the owner (`narrow`, such as
+# Q(owner_id__in=ids)) and apply it to the buckets and to the boundary rows alike, so both
+# count the same deals or tasks. `Slice.tz` is the buckets' time zone, as for `covers`.
 
-def stale_parts(
-    buckets: QuerySet[OpenDealAgeRollup],
-    deals: QuerySet[Deal],
-    cutoffs: dict[datetime.datetime, list[int]],
-    zone: str,
-) -> list[Part]:
-    """The stale deals, as `deals.filter(stale_condition(now))` counts them, for `counted`:
-    the age buckets of the whole days before each cutoff's day, and the deals of that day
-    entered by the cutoff.
 
-    `buckets` (from `open_rows(slice_, OpenDealAgeRollup)`) and `deals` (open deals) must be
-    narrowed alike; `cutoffs` as `my_day.stale_cutoffs` gives them. `zone` is the reporting
-    time zone, the buckets' (callers pass `Slice.tz`, as for `covers`)."""
+def open_parts(slice_, narrow: Q) -> list[Part]:
+    """The open deals, for `counted`: the open-deal buckets."""
+    return [(open_rows(slice_).filter(narrow), Sum("count"))]
+
+
+def stale_parts(slice_, narrow: Q, now: datetime.datetime) -> list[Part]:
+    """The stale deals, as `metrics.open_deals(slice_).filter(stale_condition(now))` counts
+    them, for `counted`: the age buckets of the whole days before each stage limit's cutoff
+    day, and the deals of that day entered by the cutoff."""
+    cutoffs = stale_cutoffs(now)
     if not cutoffs:
         return []
-    zone = _zone(zone)
+    zone = _zone(slice_.tz)
     whole, boundary = visibility.NOTHING, visibility.NOTHING
     for cutoff, stage_ids in cutoffs.items():
         day = day_of(cutoff, zone)
@@ -1171,48 +1174,45 @@ def stale_parts(
             stage_entered_at__gte=day_start(day, zone),
             stage_entered_at__lte=cutoff,
         )
-    return [(buckets.filter(whole), Sum("count")), (deals.filter(boundary), Count("*"))]
+    buckets = open_rows(slice_, OpenDealAgeRollup).filter(narrow, whole)
+    deals = metrics.open_deals(slice_).filter(narrow, boundary)
+    return [(buckets, Sum("count")), (deals, Count("*"))]
 
 
-def no_next_step_parts(buckets: QuerySet[NextStepRollup], today: datetime.date) -> list[Part]:
-    """Open deals without a next step or with one due before `today`, for `counted`
-    (`buckets` from `open_rows(slice_, NextStepRollup)`): whole buckets, as due dates are
-    dates."""
-    return [(buckets.filter(Q(has_step=False) | Q(due_on__lt=today)), Sum("count"))]
+def no_next_step_parts(slice_, narrow: Q, today: datetime.date) -> list[Part]:
+    """Open deals without a next step or with one due before `today`, for `counted`: whole
+    buckets, as due dates are dates."""
+    due = Q(has_step=False) | Q(due_on__lt=today)
+    return [(open_rows(slice_, NextStepRollup).filter(narrow, due), Sum("count"))]
 
 
-def overdue_close_parts(
-    buckets: QuerySet[OpenDealRollup], deals: QuerySet[Deal], today: datetime.date
-) -> list[Part]:
+def overdue_close_parts(slice_, narrow: Q, today: datetime.date) -> list[Part]:
     """Open deals expected to close before `today`, for `counted`: the open-deal buckets of
-    the months before this one, and this month's deals from its first day. `buckets` (from
-    `open_rows(slice_)`) and `deals` (open deals) must be narrowed alike."""
+    the months before this one, and this month's deals from its first day."""
     month = today.replace(day=1)
-    this_month = deals.filter(expected_close__gte=month, expected_close__lt=today)
-    return [(buckets.filter(expected_month__lt=month), Sum("count")), (this_month, Count("*"))]
+    earlier = open_rows(slice_).filter(narrow, expected_month__lt=month)
+    this_month = metrics.open_deals(slice_).filter(
+        narrow, expected_close__gte=month, expected_close__lt=today
+    )
+    return [(earlier, Sum("count")), (this_month, Count("*"))]
 
 
-def task_rows(actor) -> QuerySet[OpenTaskRollup]:
-    """The open-task buckets of the owners `actor` may see. Exact per such owner: every
-    activity of a visible owner is visible (see the module docstring)."""
-    return OpenTaskRollup.objects.filter(visibility.owner_scope(actor))
-
-
-def overdue_parts(
-    buckets: QuerySet[OpenTaskRollup], tasks: QuerySet[Activity], now, zone: str
-) -> list[Part]:
+def overdue_parts(slice_, narrow: Q, now: datetime.datetime) -> list[Part]:
     """Open tasks due before `now`, for `counted`: the buckets of the days before today, and
-    today's tasks already due. `buckets` and `tasks` must be narrowed alike; `zone` as for
-    `stale_parts`."""
-    zone = _zone(zone)
+    today's tasks already due. Exact for owners the actor may see: every activity of a visible
+    owner is visible (see the module docstring)."""
+    zone = _zone(slice_.tz)
     today = day_of(now, zone)
-    due_today = open_tasks(tasks).filter(due_at__gte=day_start(today, zone), due_at__lt=now)
+    buckets = OpenTaskRollup.objects.filter(visibility.owner_scope(slice_.actor), narrow)
+    due_today = metrics.overdue_tasks(slice_.actor, now).filter(
+        narrow, due_at__gte=day_start(today, zone)
+    )
     return [(buckets.filter(due_on__lt=today), Sum("count")), (due_today, Count("*"))]
 
 
 def counted(group: str, **figures: list[Part]) -> dict[str, dict]:
     """Figure name → {value of `group` (such as "owner_id") → count}: each figure's parts
-    (`stale_parts`, `overdue_parts`) grouped and added up, all in one query (UNION ALL)."""
+    (`stale_parts`, `overdue_parts` …) grouped and added up, all in one query (UNION ALL)."""
     parts = [
         queryset.order_by()
         .annotate(figure=Value(name, output_field=CharField()))

@@ -38,9 +38,7 @@ from django.utils import timezone
 from salesdesk.accounts import visibility
 from salesdesk.accounts.models import OrganizationSettings, Role, Team, User
 from salesdesk.activities.models import Activity
-from salesdesk.activities.my_day import stale_cutoffs
 from salesdesk.analytics import metrics, rollups
-from salesdesk.analytics.models import OpenDealAgeRollup
 from salesdesk.goals.models import Goal
 from salesdesk.goals.periods import MONTHS_IN, Period
 from salesdesk.goals.selectors import GoalProgress, goal_progress
@@ -504,32 +502,16 @@ def _standings(
     for row in open_rows:
         row["open_amount"] = Decimal(row["open_amount"]).quantize(CENT)
         standings.setdefault(row.pop(group), {}).update(row)
+    narrow = Q(owner__in=owners)
     moment = rollups.counted(
         group,
-        stale=rollups.stale_parts(
-            rollups.open_rows(slice_, OpenDealAgeRollup).filter(owner__in=owners),
-            metrics.open_deals(slice_).filter(owner__in=owners),
-            stale_cutoffs(now),
-            slice_.tz,
-        ),
-        overdue_tasks=rollups.overdue_parts(
-            rollups.task_rows(slice_.actor).filter(owner__in=owners),
-            overdue_tasks(slice_.actor, now).filter(owner__in=owners),
-            now,
-            slice_.tz,
-        ),
+        stale=rollups.stale_parts(slice_, narrow, now),
+        overdue_tasks=rollups.overdue_parts(slice_, narrow, now),
     )
     for name, counts in moment.items():
         for key, count in counts.items():
             standings.setdefault(key, {})[name] = count
     return {key: Standing(**values) for key, values in standings.items()}
-
-
-def overdue_tasks(actor, now: datetime.datetime) -> QuerySet[Activity]:
-    """Open tasks past their due time, visible to `actor`."""
-    return visibility.scope(actor, Activity.objects.all()).filter(
-        kind=Activity.Kind.TASK, done_at__isnull=True, due_at__lt=now
-    )
 
 
 def _attainments(

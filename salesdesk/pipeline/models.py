@@ -221,7 +221,7 @@ class Deal(models.Model):
             # The deals of a rep that moved since the last 1:1 (analytics/review.py).
             models.Index(fields=["owner", "stage_entered_at"], name="deal_owner_entered_idx"),
             # The open deals that entered a stage on one day, whoever owns them: what the
-            # stale-deal buckets leave to the rows (analytics/rollups.py, `stale_counts`). The
+            # stale-deal buckets leave to the rows (analytics/rollups.py, `stale_parts`). The
             # stage first: led by the time alone, the index was taken to list one rep's stale
             # deals in time order, through every open deal (the 1:1 scorecard: 3 → 75 ms).
             models.Index(

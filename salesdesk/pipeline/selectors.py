@@ -6,7 +6,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lead, RowNumber
 
 from salesdesk.accounts import visibility
-from salesdesk.pipeline.models import Deal, StageChange
+from salesdesk.pipeline.models import Deal, Stage, StageChange
 
 
 def deal_list(
@@ -164,3 +164,16 @@ def board_stage_cards(
 def board_card(*, deal_id: int) -> Deal:
     """One card, freshly read after a move (the caller has checked visibility)."""
     return _card_fields(Deal.objects.filter(pk=deal_id)).get()
+
+
+def stale_cutoffs(now: datetime.datetime) -> dict[datetime.datetime, list[int]]:
+    """Cutoff → the stages whose open deals are stale when they entered them at or before it
+    (one query)."""
+    by_cutoff: dict[datetime.datetime, list[int]] = {}
+    for stage_id, limit in Stage.objects.filter(stale_after_days__isnull=False).values_list(
+        "id", "stale_after_days"
+    ):
+        # `days_in_stage() > limit` means a full `limit + 1` days have passed.
+        cutoff = now - datetime.timedelta(days=limit + 1)
+        by_cutoff.setdefault(cutoff, []).append(stage_id)
+    return by_cutoff

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from salesdesk.accounts.models import OrganizationSettings, Team
 from salesdesk.activities.models import Activity
 from salesdesk.activities.my_day import stale_condition
-from salesdesk.analytics import team
+from salesdesk.analytics import metrics, team
 from salesdesk.goals.periods import Period
 from salesdesk.pipeline.models import Deal
 from tests.factories import (
@@ -356,7 +356,7 @@ def test_overdue_tasks_are_open_tasks_past_due_now(cast):
         done_at=at(2026, 1, 3),
     )
     activity(cast.alice, Activity.Kind.CALL, at(2026, 1, 1), due_at=at(2026, 1, 2))  # not a task
-    assert team.overdue_tasks(cast.manager, NOW).count() == 1
+    assert metrics.overdue_tasks(cast.manager, NOW).count() == 1
 
 
 @pytest.mark.django_db
